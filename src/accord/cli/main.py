@@ -1,0 +1,230 @@
+"""``accord``: set up, run, fill and check a node from the command line."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from accord.config import Settings
+from accord.core.errors import AccordError, Invalid
+
+app = typer.Typer(help="Accord: an open-source platform for cyber diplomacy.", no_args_is_help=True,
+                  pretty_exceptions_enable=False)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+data_app = typer.Typer(help="The node's data.", no_args_is_help=True)
+config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(data_app, name="data")
+app.add_typer(config_app, name="config")
+
+out = Console()
+err = Console(stderr=True)
+
+
+def _fail(exc: AccordError) -> None:
+    """One line per problem, then exit non-zero."""
+    err.print(f"[red]error:[/red] {exc.detail}", highlight=False)
+    for p in exc.problems:
+        err.print(f"  {p}", highlight=False, markup=False)
+    raise typer.Exit(1)
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def _engine(settings: Settings) -> Any:
+    from accord.db import make_engine
+
+    if not settings.database_url:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+    return make_engine(settings.resolved_database_url())
+
+
+def _import(engine: Any, bundle: dict[str, Any], label: str) -> dict[str, int]:
+    from accord.dataset.importer import bundle_size, import_bundle
+    from accord.db import make_sessionmaker, unit_of_work
+
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
+    with Progress(*columns, console=err, transient=False) as bar:
+        task = bar.add_task(label, total=bundle_size(bundle))
+        with unit_of_work(make_sessionmaker(engine)) as session:
+            report = import_bundle(session, bundle, progress=lambda n: bar.advance(task, n))
+    return report.counts
+
+
+def _print_counts(counts: dict[str, int]) -> None:
+    out.print(", ".join(f"{n} {k}" for k, n in counts.items() if n), highlight=False)
+
+
+@db_app.command("upgrade")
+def db_upgrade() -> None:
+    """Create or upgrade the database schema to the current revision."""
+    from accord.migrate import head_revision, upgrade
+
+    settings = _settings()
+    upgrade(_engine(settings))
+    out.print(f"database at revision {head_revision()}", highlight=False)
+
+
+def _init(settings: Settings) -> None:
+    from sqlalchemy import func, select
+
+    from accord.dataset.files import bundled_dataset
+    from accord.db import make_sessionmaker
+    from accord.directory.models import State
+    from accord.migrate import upgrade
+
+    engine = _engine(settings)
+    upgrade(engine)
+    with make_sessionmaker(engine)() as session:
+        existing = session.scalar(select(func.count()).select_from(State)) or 0
+    if existing:
+        out.print(f"node already initialised ({existing} states); bundled dataset not reloaded", highlight=False)
+        return
+    try:
+        counts = _import(engine, bundled_dataset(), "loading bundled dataset")
+    except AccordError as exc:
+        _fail(exc)
+    _print_counts(counts)
+
+
+@app.command()
+def init() -> None:
+    """Create the database (migrations) and load the bundled public dataset."""
+    _init(_settings())
+
+
+def _serve(settings: Settings, host: str | None, port: int | None) -> None:
+    import uvicorn
+
+    from accord.web.app import create_app
+
+    try:
+        application = create_app(settings, engine=_engine(settings))
+    except AccordError as exc:
+        _fail(exc)
+    uvicorn.run(application, host=host or settings.host, port=port or settings.port, log_level="info")
+
+
+@app.command()
+def serve(host: Annotated[str | None, typer.Option(help="bind address")] = None,
+          port: Annotated[int | None, typer.Option(help="port")] = None) -> None:
+    """Serve the API (refuses to start on an unmigrated database)."""
+    _serve(_settings(), host, port)
+
+
+@app.command()
+def demo(host: Annotated[str | None, typer.Option(help="bind address")] = None,
+         port: Annotated[int | None, typer.Option(help="port")] = None) -> None:
+    """Initialise with the bundled data (if needed), then serve."""
+    settings = _settings()
+    _init(settings)
+    _serve(settings, host, port)
+
+
+@app.command("import")
+def import_(file: Annotated[Path, typer.Argument(help="JSON bundle, JSONL or CSV of incidents")]) -> None:
+    """Import records from a file, all or nothing."""
+    from accord.dataset.files import read_file
+    from accord.migrate import ensure_current
+
+    settings = _settings()
+    engine = _engine(settings)
+    try:
+        ensure_current(engine)
+        bundle = read_file(file)
+        counts = _import(engine, bundle, f"importing {file.name}")
+    except AccordError as exc:
+        _fail(exc)
+    _print_counts(counts)
+
+
+@app.command()
+def export(
+    output: Annotated[Path, typer.Option("--out", "-o", help="file (json) or directory (csv); - for stdout")] = Path("-"),
+    format: Annotated[str, typer.Option("--format", "-f", help="json (dataset bundle) or csv (one file per table)")] = "json",
+) -> None:
+    """Export the node's records as a JSON bundle (re-importable) or CSV files."""
+    from accord.db import make_sessionmaker
+    from accord.migrate import ensure_current
+
+    settings = _settings()
+    engine = _engine(settings)
+    try:
+        ensure_current(engine)
+        if format not in ("json", "csv"):
+            raise Invalid("unknown format", [])
+    except AccordError as exc:
+        _fail(exc)
+    with make_sessionmaker(engine)() as session:
+        if format == "json":
+            from accord.dataset.exporter import export_bundle
+
+            text = json.dumps(export_bundle(session), ensure_ascii=False, indent=1)
+            if str(output) == "-":
+                typer.echo(text)
+            else:
+                output.write_text(text, encoding="utf-8")
+                err.print(f"wrote {output}", highlight=False)
+            return
+        from accord.core.records import iter_records
+        from accord.web.api import RESOURCES
+        from accord.web.crud import export_rows
+
+        if str(output) == "-":
+            err.print("error: CSV export needs --out DIRECTORY")
+            raise typer.Exit(1)
+        output.mkdir(parents=True, exist_ok=True)
+        for res in RESOURCES:
+            path = output / f"{res.name}.csv"
+            path.write_text("".join(export_rows(res, iter_records(session, res), "csv")), encoding="utf-8")
+        err.print(f"wrote {len(RESOURCES)} CSV files to {output}", highlight=False)
+
+
+@data_app.command("check")
+def data_check() -> None:
+    """Validate references, sources and as-of dates of every stored record."""
+    from accord.dataset.checks import check_data
+    from accord.db import make_sessionmaker
+    from accord.migrate import ensure_current
+
+    settings = _settings()
+    engine = _engine(settings)
+    try:
+        ensure_current(engine)
+    except AccordError as exc:
+        _fail(exc)
+    with make_sessionmaker(engine)() as session:
+        counts, problems = check_data(session)
+    table = Table("table", "records")
+    for name, n in counts.items():
+        table.add_row(name, str(n))
+    out.print(table)
+    if problems:
+        for p in problems:
+            err.print(str(p), highlight=False, markup=False)
+        err.print(f"[red]{len(problems)} problem(s)[/red]")
+        raise typer.Exit(1)
+    out.print("data check passed")
+
+
+@config_app.command("check")
+def config_check() -> None:
+    """Validate the configuration from the environment without starting anything."""
+    from pydantic import ValidationError
+
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        for e in exc.errors():
+            err.print(f"ACCORD_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}", highlight=False)
+        raise typer.Exit(1) from None
+    for name in Settings.model_fields:
+        out.print(f"ACCORD_{name.upper()}={getattr(settings, name)}", highlight=False)

@@ -1,0 +1,37 @@
+"""Settings of an Accord node, read from the environment (prefix ``ACCORD_``).
+
+Every setting has a default and a help text; the README lists them all (a test checks).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Configuration of one node. Build it with ``Settings()``; nothing reads it at import time."""
+
+    model_config = SettingsConfigDict(env_prefix="ACCORD_", extra="ignore")
+
+    data_dir: Path = Field(
+        default=Path("data"),
+        description="Directory holding the embedded SQLite database and other node files.",
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL of the database; default: SQLite file accord.db in the data directory. "
+        "Production: postgresql+psycopg://user@host/db.",
+    )
+    host: str = Field(default="127.0.0.1", description="Address the HTTP server binds to.")
+    port: int = Field(default=8000, description="Port the HTTP server listens on.")
+    page_size: int = Field(default=50, ge=1, le=1000, description="Default page size of list endpoints.")
+    max_page_size: int = Field(default=1000, ge=1, description="Largest page size a client may ask for.")
+
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to the embedded SQLite file in ``data_dir``."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'accord.db').resolve()}"

@@ -1,0 +1,1 @@
+"""Shared building blocks of every capability: errors, validated types, generic record services."""

@@ -1,0 +1,1 @@
+"""Directory: states, organisations and memberships, national agencies, points of contact."""

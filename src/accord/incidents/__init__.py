@@ -1,0 +1,1 @@
+"""Incidents, threat actors, public attributions, responses and norm findings."""

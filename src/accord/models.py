@@ -1,0 +1,8 @@
+"""Import every capability's tables so the metadata is complete (for Alembic and tests)."""
+
+from accord.db import Base
+from accord.directory import models as directory  # noqa: F401
+from accord.incidents import models as incidents  # noqa: F401
+from accord.norms import models as norms  # noqa: F401
+
+metadata = Base.metadata

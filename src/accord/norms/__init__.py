@@ -1,0 +1,1 @@
+"""Norms and agreements: instruments, their provisions, and states' commitments to them."""

@@ -1,0 +1,1 @@
+"""Faces of the node over HTTP: the REST API (and, later, web pages)."""

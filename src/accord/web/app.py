@@ -1,0 +1,40 @@
+"""The application factory: ``create_app(settings)`` builds a node's HTTP face; nothing at import time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import FastAPI
+
+from accord import __version__
+from accord.config import Settings
+from accord.db import make_engine, make_sessionmaker
+from accord.migrate import ensure_current
+from accord.web import errors
+from accord.web.api import build_router
+
+
+def create_app(settings: Settings | None = None, *, engine: Any = None, check_schema: bool = True) -> FastAPI:
+    settings = settings or Settings()
+    engine = engine or make_engine(settings.resolved_database_url())
+    if check_schema:
+        ensure_current(engine)  # refuse to serve an unmigrated database
+    app = FastAPI(
+        title="Accord",
+        version=__version__,
+        summary="A node of Accord, the open platform for cyber diplomacy.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = make_sessionmaker(engine)
+    errors.install(app)
+    app.include_router(build_router(settings.max_page_size, settings.page_size))
+
+    @app.get("/healthz", tags=["node"], summary="Liveness and schema check")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app

@@ -1,0 +1,108 @@
+"""One contract suite, two databases: every test that takes ``engine`` runs on SQLite and PostgreSQL.
+
+PostgreSQL: ``ACCORD_TEST_POSTGRES_URL`` (default: this machine's server, user postgres, trust auth).
+A fresh database is created per run and dropped afterwards. If the server is unreachable the
+PostgreSQL half is skipped — and said so plainly — unless ``ACCORD_REQUIRE_POSTGRES=1`` (CI), which
+turns the skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import Engine
+from sqlalchemy.engine import make_url
+
+from accord.dataset.files import bundled_dataset
+from accord.dataset.importer import import_bundle
+from accord.db import make_engine, make_sessionmaker, unit_of_work
+from accord.migrate import upgrade
+
+PG_URL = os.environ.get("ACCORD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+REQUIRE_PG = os.environ.get("ACCORD_REQUIRE_POSTGRES") == "1"
+_pg_status: dict[str, str] = {}
+
+
+def _admin_connect() -> Any:
+    import psycopg
+
+    url = make_url(PG_URL)
+    return psycopg.connect(host=url.host, port=url.port or 5432, user=url.username, password=url.password,
+                           dbname=url.database or "postgres", autocommit=True, connect_timeout=3)
+
+
+@pytest.fixture(scope="session")
+def pg_database() -> Iterator[str]:
+    """A fresh PostgreSQL database for this run; its URL."""
+    import psycopg
+
+    try:
+        admin = _admin_connect()
+    except psycopg.OperationalError as exc:
+        reason = f"PostgreSQL not reachable at {make_url(PG_URL).render_as_string(hide_password=True)}: {exc}".strip()
+        _pg_status["status"] = f"SKIPPED ({reason.splitlines()[0]})"
+        if REQUIRE_PG:
+            pytest.fail(f"ACCORD_REQUIRE_POSTGRES=1 but {reason}")
+        pytest.skip(reason)
+    name = f"accord_test_{uuid.uuid4().hex[:12]}"
+    admin.execute(f'CREATE DATABASE "{name}"')
+    _pg_status["status"] = f"ran against database {name}"
+    try:
+        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    finally:
+        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        admin.close()
+
+
+def _load(engine: Engine) -> None:
+    upgrade(engine)
+    with unit_of_work(make_sessionmaker(engine)) as session:
+        import_bundle(session, bundled_dataset())
+
+
+@pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
+    """A migrated database holding the bundled dataset, on each backend."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'accord.db'}"
+    else:
+        url = request.getfixturevalue("pg_database")
+    eng = make_engine(url)
+    _load(eng)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Any]:
+    with make_sessionmaker(engine)() as s:
+        yield s
+
+
+@pytest.fixture(scope="session")
+def app(engine: Engine) -> Any:
+    from accord.config import Settings
+    from accord.web.app import create_app
+
+    return create_app(Settings(), engine=engine)
+
+
+@pytest.fixture(scope="session")
+def client(app: Any) -> Any:
+    from fastapi.testclient import TestClient
+
+    return TestClient(app)
+
+
+@pytest.fixture
+def unique() -> str:
+    return uuid.uuid4().hex[:8]
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    status = _pg_status.get("status", "not requested by the selected tests")
+    terminalreporter.write_line(f"PostgreSQL suite: {status}")
