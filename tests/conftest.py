@@ -35,9 +35,28 @@ def _admin_connect() -> Any:
                            dbname=url.database or "postgres", autocommit=True, connect_timeout=3)
 
 
+class PgDatabases:
+    """Creates fresh PostgreSQL databases for this run and drops them at the end."""
+
+    def __init__(self, admin: Any) -> None:
+        self.admin = admin
+        self.names: list[str] = []
+
+    def create(self) -> str:
+        name = f"accord_test_{uuid.uuid4().hex[:12]}"
+        self.admin.execute(f'CREATE DATABASE "{name}"')
+        self.names.append(name)
+        _pg_status["status"] = f"ran against fresh database(s) {', '.join(self.names)}"
+        return make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+
+    def drop_all(self) -> None:
+        for name in self.names:
+            self.admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        self.admin.close()
+
+
 @pytest.fixture(scope="session")
-def pg_database() -> Iterator[str]:
-    """A fresh PostgreSQL database for this run; its URL."""
+def pg_databases() -> Iterator[PgDatabases]:
     import psycopg
 
     try:
@@ -48,14 +67,17 @@ def pg_database() -> Iterator[str]:
         if REQUIRE_PG:
             pytest.fail(f"ACCORD_REQUIRE_POSTGRES=1 but {reason}")
         pytest.skip(reason)
-    name = f"accord_test_{uuid.uuid4().hex[:12]}"
-    admin.execute(f'CREATE DATABASE "{name}"')
-    _pg_status["status"] = f"ran against database {name}"
+    dbs = PgDatabases(admin)
     try:
-        yield make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+        yield dbs
     finally:
-        admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        admin.close()
+        dbs.drop_all()
+
+
+def new_database_url(request: pytest.FixtureRequest, backend: str, tmp_path_factory: pytest.TempPathFactory) -> str:
+    if backend == "sqlite":
+        return f"sqlite:///{tmp_path_factory.mktemp('db') / 'accord.db'}"
+    return request.getfixturevalue("pg_databases").create()
 
 
 def _load(engine: Engine) -> None:
@@ -67,14 +89,21 @@ def _load(engine: Engine) -> None:
 @pytest.fixture(scope="session", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engine]:
     """A migrated database holding the bundled dataset, on each backend."""
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'accord.db'}"
-    else:
-        url = request.getfixturevalue("pg_database")
-    eng = make_engine(url)
+    eng = make_engine(new_database_url(request, request.param, tmp_path_factory))
     _load(eng)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def fuzz_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    engine = make_engine(new_database_url(request, request.param, tmp_path_factory))
+    _load(engine)
+    from accord.config import Settings
+    from accord.web.app import create_app
+
+    yield create_app(Settings(), engine=engine)
+    engine.dispose()
 
 
 @pytest.fixture

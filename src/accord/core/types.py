@@ -30,6 +30,7 @@ Url = Annotated[str, AfterValidator(_url), Field(max_length=2000, examples=["htt
 Sources = Annotated[list[Url], Field(min_length=1, description="Public source URLs (at least one).")]
 Code = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.+-]*$")]
 Name = Annotated[str, Field(min_length=1, max_length=300)]
+Id = Annotated[int, Field(ge=1, le=2**31 - 1, description="record id")]
 Precision = Literal["day", "month", "year"]
 Text = Annotated[str, Field(max_length=20000)]
 

@@ -237,7 +237,7 @@ def _incidents(ck: _Checker, recs: list[Record]) -> list[tuple[dict[str, Any], l
         atts = []
         for i, a in enumerate(attributions or []):
             adata, (actor,) = _split(a, "attributed_actor")
-            aobj = ck.validate(rec, AttributionCreate, adata | {"incident_id": 0}, f"attributions.{i}")
+            aobj = ck.validate(rec, AttributionCreate, adata | {"incident_id": 1}, f"attributions.{i}")
             if aobj is None:
                 continue
             _party(ck, rec, f"attributions.{i}", aobj, ("by_state", "attributed_state"), ("by_organisation",))
@@ -245,7 +245,7 @@ def _incidents(ck: _Checker, recs: list[Record]) -> list[tuple[dict[str, Any], l
             atts.append((aobj.model_dump(exclude={"incident_id"}), actor))
         resps = []
         for i, r in enumerate(responses or []):
-            robj = ck.validate(rec, ResponseCreate, r | {"incident_id": 0}, f"responses.{i}")
+            robj = ck.validate(rec, ResponseCreate, r | {"incident_id": 1}, f"responses.{i}")
             if robj is None:
                 continue
             _party(ck, rec, f"responses.{i}", robj, ("by_state", "against_state"), ("by_organisation",))
@@ -253,7 +253,7 @@ def _incidents(ck: _Checker, recs: list[Record]) -> list[tuple[dict[str, Any], l
         finds = []
         for i, f in enumerate(findings or []):
             fdata, (prov,) = _split(f, "provision")
-            fobj = ck.validate(rec, NormFindingCreate, fdata | {"incident_id": 0, "provision_id": 0}, f"norm_findings.{i}")
+            fobj = ck.validate(rec, NormFindingCreate, fdata | {"incident_id": 1, "provision_id": 1}, f"norm_findings.{i}")
             if fobj is None:
                 continue
             _party(ck, rec, f"norm_findings.{i}", fobj, ("claimed_by_state",), ("claimed_by_organisation",))

@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from accord.core.types import (
+    Id,
     Precision,
     Code,
     CountryCode,
@@ -151,7 +152,7 @@ class Channel(Schema):
 
 class PointOfContactCreate(SourcedIn):
     state_code: CountryCode
-    agency_id: int | None = None
+    agency_id: Id | None = None
     role: PocRole
     name: Name
     title: str | None = Field(default=None, max_length=300)
@@ -165,7 +166,7 @@ class PointOfContactCreate(SourcedIn):
 
 
 class PointOfContactUpdate(SourcedPatch):
-    agency_id: int | None = None
+    agency_id: Id | None = None
     role: PocRole | None = None
     name: Name | None = None
     title: str | None = Field(default=None, max_length=300)

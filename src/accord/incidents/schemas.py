@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from accord.core.types import Precision, Code, CountryCode, Name, OutSchema, Schema, SourcedIn, SourcedPatch, Text, Url, check_order
+from accord.core.types import Id, Precision, Code, CountryCode, Name, OutSchema, Schema, SourcedIn, SourcedPatch, Text, Url, check_order
 
 OperationType = Literal[
     "espionage", "data_theft", "disruption", "destruction", "ransomware", "hijacking",
@@ -103,7 +103,7 @@ class IncidentCreate(SourcedIn):
     operation_type: OperationType
     intensity: int | None = Field(default=None, ge=1, le=5, description="1 minimal … 5 severe (see README)")
     receivers: list[Receiver] = Field(default_factory=list, max_length=200)
-    actor_ids: list[int] = Field(default_factory=list, max_length=50)
+    actor_ids: list[Id] = Field(default_factory=list, max_length=50)
     check_end = check_order("start_date", "end_date")
     check_disclosure = check_order("start_date", "disclosure_date")
 
@@ -119,7 +119,7 @@ class IncidentUpdate(SourcedPatch):
     operation_type: OperationType | None = None
     intensity: int | None = Field(default=None, ge=1, le=5)
     receivers: list[Receiver] | None = None
-    actor_ids: list[int] | None = None
+    actor_ids: list[Id] | None = None
 
 
 class IncidentOut(OutSchema):
@@ -142,13 +142,13 @@ class IncidentOut(OutSchema):
 
 
 class AttributionCreate(SourcedIn):
-    incident_id: int
+    incident_id: Id
     by_state: CountryCode | None = None
     by_organisation: Code | None = None
     by_company: Name | None = Field(default=None, validate_default=True)
     attributed_state: CountryCode | None = None
     attributed_unit: str | None = Field(default=None, max_length=300)
-    attributed_actor_id: int | None = None
+    attributed_actor_id: Id | None = None
     date: dt.date | None = None
     basis: Basis
     form: Form
@@ -163,7 +163,7 @@ class AttributionUpdate(SourcedPatch):
     by_company: Name | None = None
     attributed_state: CountryCode | None = None
     attributed_unit: str | None = Field(default=None, max_length=300)
-    attributed_actor_id: int | None = None
+    attributed_actor_id: Id | None = None
     date: dt.date | None = None
     basis: Basis | None = None
     form: Form | None = None
@@ -173,7 +173,7 @@ class AttributionUpdate(SourcedPatch):
 
 class AttributionOut(OutSchema):
     id: int
-    incident_id: int
+    incident_id: Id
     by_state: str | None
     by_organisation: str | None
     by_company: str | None
@@ -191,7 +191,7 @@ class AttributionOut(OutSchema):
 
 
 class ResponseCreate(SourcedIn):
-    incident_id: int
+    incident_id: Id
     by_state: CountryCode | None = None
     by_organisation: Code | None = Field(default=None, validate_default=True)
     against_state: CountryCode | None = None
@@ -216,7 +216,7 @@ class ResponseUpdate(SourcedPatch):
 
 class ResponseOut(OutSchema):
     id: int
-    incident_id: int
+    incident_id: Id
     by_state: str | None
     by_organisation: str | None
     against_state: str | None
@@ -231,8 +231,8 @@ class ResponseOut(OutSchema):
 
 
 class NormFindingCreate(SourcedIn):
-    incident_id: int
-    provision_id: int
+    incident_id: Id
+    provision_id: Id
     claimed_by_state: CountryCode | None = None
     claimed_by_organisation: Code | None = Field(default=None, validate_default=True)
     date: dt.date | None = None
@@ -249,8 +249,8 @@ class NormFindingUpdate(SourcedPatch):
 
 class NormFindingOut(OutSchema):
     id: int
-    incident_id: int
-    provision_id: int
+    incident_id: Id
+    provision_id: Id
     claimed_by_state: str | None
     claimed_by_organisation: str | None
     date: dt.date | None

@@ -12,7 +12,7 @@ from sqlalchemy.sql import Select
 
 from accord.core.errors import Problem
 from accord.core.records import Reference, Resource
-from accord.core.types import CountryCode
+from accord.core.types import Id, CountryCode
 from accord.directory.models import Organisation, State
 from accord.incidents import schemas as s
 from accord.incidents.models import (
@@ -60,7 +60,7 @@ class IncidentFilter(BaseModel):
     type: s.OperationType | None = None
     year_from: int | None = Field(default=None, ge=1900, le=2100)
     year_to: int | None = Field(default=None, ge=1900, le=2100)
-    actor: int | None = Field(default=None, description="threat actor id")
+    actor: Id | None = Field(default=None, description="threat actor id")
     min_intensity: int | None = Field(default=None, ge=1, le=5)
 
 
@@ -145,7 +145,7 @@ def _view_incident(obj: Any) -> dict[str, Any]:
 
 
 class AttributionFilter(BaseModel):
-    incident: int | None = None
+    incident: Id | None = None
     by_state: CountryCode | None = None
     by_organisation: str | None = None
     attributed_state: CountryCode | None = None
@@ -175,7 +175,7 @@ def _filter_attributions(stmt: Select[Any], f: AttributionFilter) -> Select[Any]
 
 
 class ResponseFilter(BaseModel):
-    incident: int | None = None
+    incident: Id | None = None
     by_state: CountryCode | None = None
     by_organisation: str | None = None
     against_state: CountryCode | None = None
@@ -193,8 +193,8 @@ def _filter_responses(stmt: Select[Any], f: ResponseFilter) -> Select[Any]:
 
 
 class NormFindingFilter(BaseModel):
-    incident: int | None = None
-    provision: int | None = None
+    incident: Id | None = None
+    provision: Id | None = None
     claimed_by_state: CountryCode | None = None
 
 

@@ -11,7 +11,7 @@ import json
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Query, Response
+from fastapi import APIRouter, Header, Path, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, create_model
 
@@ -61,7 +61,7 @@ def crud_router(res: Resource, *, max_limit: int = 1000, default_limit: int = 50
     router = APIRouter(prefix=f"/{res.name}", tags=[res.name])
     Filters = res.filters or create_model(f"{res.name}Filters")
     Page = page_model(res)
-    Key = records.key_type(res)
+    Key = Annotated[int, Path(ge=1, le=2**31 - 1)] if records.key_type(res) is int else Annotated[str, Path(max_length=120)]
     label = res.name.replace("-", " ")
     sort_values = tuple(dict.fromkeys([*res.sorts, *("-" + s.lstrip("-") for s in res.sorts),
                                        *(s.lstrip("-") for s in res.sorts)]))
