@@ -13,6 +13,7 @@ _EXTRA_CODES = {"XK": "Kosovo"}  # user-assigned code in common use; not in ISO 
 
 def _country(value: str) -> str:
     code = value.strip().upper()
+    clean_text(code)
     if len(code) != 2 or not code.isalpha():
         raise ValueError("must be an ISO 3166-1 alpha-2 code (two letters)")
     if code not in _EXTRA_CODES and pycountry.countries.get(alpha_2=code) is None:
@@ -47,10 +48,43 @@ def alpha3(code: str) -> str | None:
     return c.alpha_3 if c else None
 
 
+def clean_text(value: Any) -> Any:
+    """Refuse text no database can store faithfully: NUL characters and unpaired surrogates."""
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise ValueError("must not contain NUL characters")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("must be valid Unicode text (unpaired surrogate)") from None
+    elif isinstance(value, list):
+        for item in value:
+            clean_text(item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            clean_text(key)
+            clean_text(item)
+    return value
+
+
+class QueryModel(BaseModel):
+    """Base of list filters (query parameters)."""
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _clean(cls, value: Any) -> Any:
+        return clean_text(value)
+
+
 class Schema(BaseModel):
-    """Base of input schemas: unknown fields are errors, strings are stripped."""
+    """Base of input schemas: unknown fields are errors, strings are stripped and must be storable."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _clean(cls, value: Any) -> Any:
+        return clean_text(value)
 
 
 class OutSchema(BaseModel):

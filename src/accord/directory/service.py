@@ -5,18 +5,17 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from accord.core.records import Reference, Resource
-from accord.core.types import CountryCode
+from accord.core.types import QueryModel, CountryCode
 from accord.directory import schemas as s
 from accord.directory.models import Agency, Membership, Organisation, PointOfContact, State
 
 
-class StateFilter(BaseModel):
+class StateFilter(QueryModel):
     un_status: s.UnStatus | None = None
     region: str | None = None
     subregion: str | None = None
@@ -38,7 +37,7 @@ def _filter_states(stmt: Select[Any], f: StateFilter) -> Select[Any]:
     return stmt
 
 
-class MembershipFilter(BaseModel):
+class MembershipFilter(QueryModel):
     organisation: str | None = None
     state: CountryCode | None = None
     role: s.MemberRole | None = None
@@ -69,7 +68,7 @@ def _filter_memberships(stmt: Select[Any], f: MembershipFilter) -> Select[Any]:
     return stmt
 
 
-class OrganisationFilter(BaseModel):
+class OrganisationFilter(QueryModel):
     kind: s.OrgKind | None = None
 
 
@@ -77,7 +76,7 @@ def _filter_orgs(stmt: Select[Any], f: OrganisationFilter) -> Select[Any]:
     return stmt.where(Organisation.kind == f.kind) if f.kind else stmt
 
 
-class AgencyFilter(BaseModel):
+class AgencyFilter(QueryModel):
     state: CountryCode | None = None
     kind: s.AgencyKind | None = None
 
@@ -90,7 +89,7 @@ def _filter_agencies(stmt: Select[Any], f: AgencyFilter) -> Select[Any]:
     return stmt
 
 
-class PocFilter(BaseModel):
+class PocFilter(QueryModel):
     state: CountryCode | None = None
     role: s.PocRole | None = None
     current: bool | None = None

@@ -5,14 +5,14 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from accord.core.errors import Problem
 from accord.core.records import Reference, Resource
-from accord.core.types import Id, CountryCode
+from accord.core.types import QueryModel, Id, CountryCode
 from accord.directory.models import Organisation, State
 from accord.incidents import schemas as s
 from accord.incidents.models import (
@@ -29,7 +29,7 @@ from accord.norms.models import Provision
 # ---------------------------------------------------------------- threat actors
 
 
-class ThreatActorFilter(BaseModel):
+class ThreatActorFilter(QueryModel):
     sponsor_state: CountryCode | None = None
     attack_id: str | None = None
 
@@ -51,7 +51,7 @@ def actor_id_for(session: Session, ref: str) -> int | None:
 # ---------------------------------------------------------------- incidents
 
 
-class IncidentFilter(BaseModel):
+class IncidentFilter(QueryModel):
     attributed_state: CountryCode | None = Field(default=None, description="publicly attributed to this state")
     attributing_state: CountryCode | None = Field(default=None, description="attributed by this state")
     receiver: CountryCode | None = Field(default=None, description="aimed at this state")
@@ -144,7 +144,7 @@ def _view_incident(obj: Any) -> dict[str, Any]:
 # ---------------------------------------------------------------- attributions, responses, findings
 
 
-class AttributionFilter(BaseModel):
+class AttributionFilter(QueryModel):
     incident: Id | None = None
     by_state: CountryCode | None = None
     by_organisation: str | None = None
@@ -174,7 +174,7 @@ def _filter_attributions(stmt: Select[Any], f: AttributionFilter) -> Select[Any]
     return stmt
 
 
-class ResponseFilter(BaseModel):
+class ResponseFilter(QueryModel):
     incident: Id | None = None
     by_state: CountryCode | None = None
     by_organisation: str | None = None
@@ -192,7 +192,7 @@ def _filter_responses(stmt: Select[Any], f: ResponseFilter) -> Select[Any]:
     return stmt
 
 
-class NormFindingFilter(BaseModel):
+class NormFindingFilter(QueryModel):
     incident: Id | None = None
     provision: Id | None = None
     claimed_by_state: CountryCode | None = None

@@ -4,20 +4,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from accord.core.errors import NotFound
 from accord.core.records import Reference, Resource
-from accord.core.types import CountryCode
+from accord.core.types import QueryModel, CountryCode
 from accord.directory.models import Organisation, State
 from accord.norms import schemas as s
 from accord.norms.models import Commitment, Instrument, Provision
 
 
-class InstrumentFilter(BaseModel):
+class InstrumentFilter(QueryModel):
     kind: s.InstrumentKind | None = None
     organisation: str | None = None
 
@@ -30,7 +29,7 @@ def _filter_instruments(stmt: Select[Any], f: InstrumentFilter) -> Select[Any]:
     return stmt
 
 
-class ProvisionFilter(BaseModel):
+class ProvisionFilter(QueryModel):
     instrument: str | None = None
 
 
@@ -38,7 +37,7 @@ def _filter_provisions(stmt: Select[Any], f: ProvisionFilter) -> Select[Any]:
     return stmt.where(Provision.instrument_code == f.instrument) if f.instrument else stmt
 
 
-class CommitmentFilter(BaseModel):
+class CommitmentFilter(QueryModel):
     instrument: str | None = None
     state: CountryCode | None = None
     status: s.CommitmentStatus | None = None

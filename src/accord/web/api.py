@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 from pydantic import BaseModel
 
 from accord.core.records import Resource
@@ -13,7 +13,7 @@ from accord.incidents import service as incidents
 from accord.norms import service as norms
 from accord.profile import state_profile
 from accord.search import search_everything
-from accord.web.crud import crud_router
+from accord.web.crud import TEXT_PATTERN, crud_router
 from accord.web.deps import DbSession
 
 RESOURCES: tuple[Resource, ...] = (*directory.RESOURCES, *norms.RESOURCES, *incidents.RESOURCES)
@@ -35,15 +35,15 @@ def build_router(max_limit: int, default_limit: int) -> APIRouter:
     api = APIRouter(prefix="/api/v1")
 
     @api.get("/states/{code}/profile", tags=["states"], summary="Everything about one state")
-    def profile(session: DbSession, code: str) -> dict[str, Any]:
+    def profile(session: DbSession, code: Annotated[str, Path(max_length=2, pattern=r"^[A-Za-z]{2}$")]) -> dict[str, Any]:
         return state_profile(session, code.upper())
 
     @api.get("/instruments/{code}/status", tags=["instruments"], summary="Number of states per commitment status")
-    def instrument_status(session: DbSession, code: str) -> dict[str, int]:
+    def instrument_status(session: DbSession, code: Annotated[str, Path(max_length=40, pattern=TEXT_PATTERN)]) -> dict[str, int]:
         return norms.instrument_status_counts(session, code)
 
     @api.get("/search", response_model=SearchResults, tags=["search"], summary="Full-text search across records")
-    def search(session: DbSession, q: Annotated[str, Query(min_length=1, max_length=200)],
+    def search(session: DbSession, q: Annotated[str, Query(min_length=1, max_length=200, pattern=TEXT_PATTERN)],
                limit: Annotated[int, Query(ge=1, le=100)] = 20) -> Any:
         return {"q": q, "hits": search_everything(session, q, limit=limit)}
 

@@ -17,6 +17,8 @@ from pydantic import BaseModel, create_model
 
 from accord.core import records
 from accord.core.records import Resource
+
+TEXT_PATTERN = r"^[^\x00]*$"  # NUL cannot be stored or searched in PostgreSQL
 from accord.web.deps import DbSession
 
 
@@ -61,7 +63,7 @@ def crud_router(res: Resource, *, max_limit: int = 1000, default_limit: int = 50
     router = APIRouter(prefix=f"/{res.name}", tags=[res.name])
     Filters = res.filters or create_model(f"{res.name}Filters")
     Page = page_model(res)
-    Key = Annotated[int, Path(ge=1, le=2**31 - 1)] if records.key_type(res) is int else Annotated[str, Path(max_length=120)]
+    Key = Annotated[int, Path(ge=1, le=2**31 - 1)] if records.key_type(res) is int else Annotated[str, Path(max_length=120, pattern=TEXT_PATTERN)]
     label = res.name.replace("-", " ")
     sort_values = tuple(dict.fromkeys([*res.sorts, *("-" + s.lstrip("-") for s in res.sorts),
                                        *(s.lstrip("-") for s in res.sorts)]))
@@ -71,9 +73,9 @@ def crud_router(res: Resource, *, max_limit: int = 1000, default_limit: int = 50
     def list_(
         session: DbSession,
         filters: Annotated[Filters, Query()],  # type: ignore[valid-type]
-        q: Annotated[str | None, Query(max_length=200, description="case-insensitive text search")] = None,
+        q: Annotated[str | None, Query(max_length=200, pattern=TEXT_PATTERN, description="case-insensitive text search")] = None,
         sort: Annotated[Sort | None, Query(description="field to sort by; prefix - for descending")] = None,
-        cursor: Annotated[str | None, Query(max_length=2000, description="next_cursor of the previous page")] = None,
+        cursor: Annotated[str | None, Query(max_length=2000, pattern=r"^[A-Za-z0-9_-]*$", description="next_cursor of the previous page")] = None,
         limit: Annotated[int, Query(ge=1, le=max_limit)] = default_limit,
     ) -> Any:
         page = records.list_records(session, res, filters=filters, q=q, sort=sort, cursor=cursor, limit=limit)
@@ -85,7 +87,7 @@ def crud_router(res: Resource, *, max_limit: int = 1000, default_limit: int = 50
         session: DbSession,
         filters: Annotated[Filters, Query()],  # type: ignore[valid-type]
         format: Annotated[Literal["csv", "json"], Query()] = "csv",
-        q: Annotated[str | None, Query(max_length=200)] = None,
+        q: Annotated[str | None, Query(max_length=200, pattern=TEXT_PATTERN)] = None,
     ) -> StreamingResponse:
         objs = list(records.iter_records(session, res, filters=filters, q=q))
         media = "text/csv; charset=utf-8" if format == "csv" else "application/json"
