@@ -133,7 +133,8 @@ def test_cursor_pages_cover_everything_once(client):
 
 
 def test_bad_cursor_and_sort(client):
-    assert client.get("/api/v1/incidents", params={"cursor": "garbage!"}).status_code == 400
+    assert client.get("/api/v1/incidents", params={"cursor": "garbage!"}).status_code == 422
+    assert client.get("/api/v1/incidents", params={"cursor": "Zm9vYmFy"}).status_code == 400
     r = client.get("/api/v1/incidents", params={"sort": "nonsense"})
     assert r.status_code == 422 and problem_fields(r) == {"sort"}
     page = client.get("/api/v1/states", params={"limit": 2, "sort": "name"}).json()
