@@ -228,3 +228,7 @@ def config_check() -> None:
         raise typer.Exit(1) from None
     for name in Settings.model_fields:
         out.print(f"ACCORD_{name.upper()}={getattr(settings, name)}", highlight=False)
+
+
+if __name__ == "__main__":
+    app()

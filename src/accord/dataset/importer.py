@@ -268,9 +268,11 @@ def _incidents(ck: _Checker, recs: list[Record]) -> list[tuple[dict[str, Any], l
 
 
 def _bulk(session: Session, model: Any, rows: list[dict[str, Any]], progress: Progress | None = None) -> None:
+    """Core executemany (no ORM unit-of-work overhead): one statement per batch."""
+    conn = session.connection()
     for i in range(0, len(rows), BATCH):
         chunk = rows[i:i + BATCH]
-        session.execute(insert(model), chunk)
+        conn.execute(insert(model.__table__), chunk)
         if progress:
             progress(len(chunk))
 
@@ -280,10 +282,12 @@ def _write_incidents(session: Session, items: list[Any], progress: Progress | No
                  **{a: i for i, a in session.execute(select(ThreatActor.id, ThreatActor.attack_id)) if a}}
     prov_ids = {f"{i}/{c}": pid for pid, i, c in session.execute(select(Provision.id, Provision.instrument_code, Provision.code))}
     counts = {"incidents": 0, "attributions": 0, "responses": 0, "norm_findings": 0}
+    conn = session.connection()
     for start in range(0, len(items), BATCH):
         chunk = items[start:start + BATCH]
         rows = [{k: v for k, v in plain.items() if k != "receivers"} for plain, *_ in chunk]
-        ids = {slug: iid for iid, slug in session.execute(insert(Incident).returning(Incident.id, Incident.slug), rows)}
+        table = Incident.__table__
+        ids = {slug: iid for iid, slug in conn.execute(insert(table).returning(table.c.id, table.c.slug), rows)}
         recs, links, atts, resps, finds = [], [], [], [], []
         for plain, receivers, a_list, r_list, f_list, actor_refs in chunk:
             iid = ids[plain["slug"]]
@@ -296,7 +300,7 @@ def _write_incidents(session: Session, items: list[Any], progress: Progress | No
         for model, batch in ((IncidentReceiver, recs), (IncidentActor, links), (Attribution, atts),
                              (Response, resps), (NormFinding, finds)):
             if batch:
-                session.execute(insert(model), batch)
+                conn.execute(insert(model.__table__), batch)
         counts["incidents"] += len(chunk)
         counts["attributions"] += len(atts)
         counts["responses"] += len(resps)

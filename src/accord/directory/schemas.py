@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import Field
 
 from accord.core.types import (
+    Str,
     Id,
     Precision,
     Code,
@@ -33,20 +34,20 @@ ChannelKind = Literal["email", "phone", "fax", "url", "node", "other"]
 class StateCreate(SourcedIn):
     code: CountryCode
     name: Name
-    alpha3: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    alpha3: Str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     un_status: UnStatus = "member"
     un_admission: dt.date | None = None
-    m49_region: str | None = Field(default=None, max_length=60)
-    m49_subregion: str | None = Field(default=None, max_length=60)
+    m49_region: Str | None = Field(default=None, max_length=60)
+    m49_subregion: Str | None = Field(default=None, max_length=60)
 
 
 class StateUpdate(SourcedPatch):
     name: Name | None = None
-    alpha3: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    alpha3: Str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     un_status: UnStatus | None = None
     un_admission: dt.date | None = None
-    m49_region: str | None = Field(default=None, max_length=60)
-    m49_subregion: str | None = Field(default=None, max_length=60)
+    m49_region: Str | None = Field(default=None, max_length=60)
+    m49_subregion: Str | None = Field(default=None, max_length=60)
 
 
 class StateOut(OutSchema):
@@ -147,7 +148,7 @@ class AgencyOut(OutSchema):
 
 class Channel(Schema):
     kind: ChannelKind
-    value: str = Field(min_length=1, max_length=500)
+    value: Str = Field(min_length=1, max_length=500)
 
 
 class PointOfContactCreate(SourcedIn):
@@ -155,11 +156,11 @@ class PointOfContactCreate(SourcedIn):
     agency_id: Id | None = None
     role: PocRole
     name: Name
-    title: str | None = Field(default=None, max_length=300)
+    title: Str | None = Field(default=None, max_length=300)
     channels: list[Channel] = Field(default_factory=list, max_length=20)
-    languages: list[str] = Field(default_factory=list, max_length=20)
-    time_zone: str | None = Field(default=None, max_length=60)
-    public_key_fingerprint: str | None = Field(default=None, max_length=200)
+    languages: list[Str] = Field(default_factory=list, max_length=20)
+    time_zone: Str | None = Field(default=None, max_length=60)
+    public_key_fingerprint: Str | None = Field(default=None, max_length=200)
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
     check_dates = check_order("valid_from", "valid_to")
@@ -169,11 +170,11 @@ class PointOfContactUpdate(SourcedPatch):
     agency_id: Id | None = None
     role: PocRole | None = None
     name: Name | None = None
-    title: str | None = Field(default=None, max_length=300)
+    title: Str | None = Field(default=None, max_length=300)
     channels: list[Channel] | None = None
-    languages: list[str] | None = None
-    time_zone: str | None = Field(default=None, max_length=60)
-    public_key_fingerprint: str | None = Field(default=None, max_length=200)
+    languages: list[Str] | None = None
+    time_zone: Str | None = Field(default=None, max_length=60)
+    public_key_fingerprint: Str | None = Field(default=None, max_length=200)
     valid_from: dt.date | None = None
     valid_to: dt.date | None = None
 

@@ -10,16 +10,16 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from accord.core.records import Reference, Resource
-from accord.core.types import QueryModel, CountryCode
+from accord.core.types import Str, QueryModel, CountryCode
 from accord.directory import schemas as s
 from accord.directory.models import Agency, Membership, Organisation, PointOfContact, State
 
 
 class StateFilter(QueryModel):
     un_status: s.UnStatus | None = None
-    region: str | None = None
-    subregion: str | None = None
-    organisation: str | None = None
+    region: Str | None = None
+    subregion: Str | None = None
+    organisation: Str | None = None
 
 
 def _filter_states(stmt: Select[Any], f: StateFilter) -> Select[Any]:
@@ -38,7 +38,7 @@ def _filter_states(stmt: Select[Any], f: StateFilter) -> Select[Any]:
 
 
 class MembershipFilter(QueryModel):
-    organisation: str | None = None
+    organisation: Str | None = None
     state: CountryCode | None = None
     role: s.MemberRole | None = None
     current: bool | None = None

@@ -7,7 +7,7 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from accord.core.types import Id, Precision, Code, CountryCode, Name, OutSchema, Schema, SourcedIn, SourcedPatch, Text, Url, check_order
+from accord.core.types import Str, Id, Precision, Code, CountryCode, Name, OutSchema, Schema, SourcedIn, SourcedPatch, Text, Url, check_order
 
 OperationType = Literal[
     "espionage", "data_theft", "disruption", "destruction", "ransomware", "hijacking",
@@ -46,12 +46,12 @@ def exactly_one(*names: str) -> Any:
 
 class ThreatActorCreate(SourcedIn):
     name: Name
-    attack_id: str | None = Field(default=None, pattern=r"^G\d{4}$")
-    stix_id: str | None = Field(default=None, pattern=r"^intrusion-set--[0-9a-f-]{36}$")
+    attack_id: Str | None = Field(default=None, pattern=r"^G\d{4}$")
+    stix_id: Str | None = Field(default=None, pattern=r"^intrusion-set--[0-9a-f-]{36}$")
     aliases: list[Name] = Field(default_factory=list, max_length=100)
     description: Text | None = None
     sponsor_state: CountryCode | None = None
-    sponsor_unit: str | None = Field(default=None, max_length=300)
+    sponsor_unit: Str | None = Field(default=None, max_length=300)
     sponsor_sources: list[Url] = Field(default_factory=list, max_length=20)
 
 
@@ -60,7 +60,7 @@ class ThreatActorUpdate(SourcedPatch):
     aliases: list[Name] | None = None
     description: Text | None = None
     sponsor_state: CountryCode | None = None
-    sponsor_unit: str | None = Field(default=None, max_length=300)
+    sponsor_unit: Str | None = Field(default=None, max_length=300)
     sponsor_sources: list[Url] | None = None
 
 
@@ -147,13 +147,13 @@ class AttributionCreate(SourcedIn):
     by_organisation: Code | None = None
     by_company: Name | None = Field(default=None, validate_default=True)
     attributed_state: CountryCode | None = None
-    attributed_unit: str | None = Field(default=None, max_length=300)
+    attributed_unit: Str | None = Field(default=None, max_length=300)
     attributed_actor_id: Id | None = None
     date: dt.date | None = None
     basis: Basis
     form: Form
     joint_group: Slug | None = None
-    confidence: str | None = Field(default=None, max_length=120)
+    confidence: Str | None = Field(default=None, max_length=120)
     check_by = exactly_one("by_state", "by_organisation", "by_company")
 
 
@@ -162,13 +162,13 @@ class AttributionUpdate(SourcedPatch):
     by_organisation: Code | None = None
     by_company: Name | None = None
     attributed_state: CountryCode | None = None
-    attributed_unit: str | None = Field(default=None, max_length=300)
+    attributed_unit: Str | None = Field(default=None, max_length=300)
     attributed_actor_id: Id | None = None
     date: dt.date | None = None
     basis: Basis | None = None
     form: Form | None = None
     joint_group: Slug | None = None
-    confidence: str | None = Field(default=None, max_length=120)
+    confidence: Str | None = Field(default=None, max_length=120)
 
 
 class AttributionOut(OutSchema):

@@ -12,7 +12,7 @@ from sqlalchemy.sql import Select
 
 from accord.core.errors import Problem
 from accord.core.records import Reference, Resource
-from accord.core.types import QueryModel, Id, CountryCode
+from accord.core.types import Str, QueryModel, Id, CountryCode
 from accord.directory.models import Organisation, State
 from accord.incidents import schemas as s
 from accord.incidents.models import (
@@ -31,7 +31,7 @@ from accord.norms.models import Provision
 
 class ThreatActorFilter(QueryModel):
     sponsor_state: CountryCode | None = None
-    attack_id: str | None = None
+    attack_id: Str | None = None
 
 
 def _filter_actors(stmt: Select[Any], f: ThreatActorFilter) -> Select[Any]:
@@ -147,9 +147,9 @@ def _view_incident(obj: Any) -> dict[str, Any]:
 class AttributionFilter(QueryModel):
     incident: Id | None = None
     by_state: CountryCode | None = None
-    by_organisation: str | None = None
+    by_organisation: Str | None = None
     attributed_state: CountryCode | None = None
-    joint_group: str | None = None
+    joint_group: Str | None = None
     basis: s.Basis | None = None
     form: s.Form | None = None
     year_from: int | None = Field(default=None, ge=1900, le=2100)
@@ -177,7 +177,7 @@ def _filter_attributions(stmt: Select[Any], f: AttributionFilter) -> Select[Any]
 class ResponseFilter(QueryModel):
     incident: Id | None = None
     by_state: CountryCode | None = None
-    by_organisation: str | None = None
+    by_organisation: Str | None = None
     against_state: CountryCode | None = None
     type: s.ResponseType | None = None
 

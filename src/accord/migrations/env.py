@@ -5,6 +5,14 @@ from alembic import context
 from accord.models import metadata
 
 config = context.config
+
+# Indexes created by hand-written, PostgreSQL-only migrations (see 0002); autogenerate must keep them.
+_MANUAL_INDEXES = ("_trgm", "_desc")
+
+
+def include_object(obj, name, type_, reflected, compare_to):  # type: ignore[no-untyped-def]
+    return not (type_ == "index" and reflected and compare_to is None and str(name).endswith(_MANUAL_INDEXES))
+
 connection = config.attributes.get("connection")
 
 if connection is None:  # pragma: no cover - alembic CLI use
@@ -13,10 +21,12 @@ if connection is None:  # pragma: no cover - alembic CLI use
 
     engine = make_engine(config.get_main_option("sqlalchemy.url") or Settings().resolved_database_url())
     with engine.connect() as conn:
-        context.configure(connection=conn, target_metadata=metadata, render_as_batch=True)
+        context.configure(connection=conn, target_metadata=metadata, render_as_batch=True,
+                          include_object=include_object)
         with context.begin_transaction():
             context.run_migrations()
 else:
-    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+    context.configure(connection=connection, target_metadata=metadata, render_as_batch=True,
+                          include_object=include_object)
     with context.begin_transaction():
         context.run_migrations()

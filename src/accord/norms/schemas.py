@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from accord.core.types import Precision, Code, CountryCode, Name, OutSchema, Schema, SourcedIn, SourcedPatch, Text, check_order
+from accord.core.types import Str, Precision, Code, CountryCode, Name, OutSchema, Schema, SourcedIn, SourcedPatch, Text, check_order
 
 InstrumentKind = Literal["treaty", "protocol", "political_commitment", "voluntary_norms", "expert_manual"]
 CommitmentStatus = Literal["signed", "ratified", "acceded", "endorsed", "withdrawn"]
@@ -16,28 +16,28 @@ CommitmentStatus = Literal["signed", "ratified", "acceded", "endorsed", "withdra
 class InstrumentCreate(SourcedIn):
     code: Code
     name: Name
-    short_name: str | None = Field(default=None, max_length=120)
+    short_name: Str | None = Field(default=None, max_length=120)
     kind: InstrumentKind
     adopted: dt.date | None = None
     opened_for_signature: dt.date | None = None
     entry_into_force: dt.date | None = None
-    depositary: str | None = Field(default=None, max_length=300)
+    depositary: Str | None = Field(default=None, max_length=300)
     organisation_code: Code | None = None
-    reference: str | None = Field(default=None, max_length=200)
+    reference: Str | None = Field(default=None, max_length=200)
     description: Text | None = None
     check_force = check_order("opened_for_signature", "entry_into_force")
 
 
 class InstrumentUpdate(SourcedPatch):
     name: Name | None = None
-    short_name: str | None = Field(default=None, max_length=120)
+    short_name: Str | None = Field(default=None, max_length=120)
     kind: InstrumentKind | None = None
     adopted: dt.date | None = None
     opened_for_signature: dt.date | None = None
     entry_into_force: dt.date | None = None
-    depositary: str | None = Field(default=None, max_length=300)
+    depositary: Str | None = Field(default=None, max_length=300)
     organisation_code: Code | None = None
-    reference: str | None = Field(default=None, max_length=200)
+    reference: Str | None = Field(default=None, max_length=200)
     description: Text | None = None
 
 
@@ -63,14 +63,14 @@ class ProvisionCreate(Schema):
     code: Code
     title: Name
     summary: Text | None = None
-    part: str | None = Field(default=None, max_length=200)
+    part: Str | None = Field(default=None, max_length=200)
     position: int = Field(default=0, ge=0, le=100000)
 
 
 class ProvisionUpdate(Schema):
     title: Name | None = None
     summary: Text | None = None
-    part: str | None = Field(default=None, max_length=200)
+    part: Str | None = Field(default=None, max_length=200)
     position: int | None = Field(default=None, ge=0, le=100000)
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.sql import Select
 
 from accord.core.errors import NotFound
 from accord.core.records import Reference, Resource
-from accord.core.types import QueryModel, CountryCode
+from accord.core.types import Str, QueryModel, CountryCode
 from accord.directory.models import Organisation, State
 from accord.norms import schemas as s
 from accord.norms.models import Commitment, Instrument, Provision
@@ -18,7 +18,7 @@ from accord.norms.models import Commitment, Instrument, Provision
 
 class InstrumentFilter(QueryModel):
     kind: s.InstrumentKind | None = None
-    organisation: str | None = None
+    organisation: Str | None = None
 
 
 def _filter_instruments(stmt: Select[Any], f: InstrumentFilter) -> Select[Any]:
@@ -30,7 +30,7 @@ def _filter_instruments(stmt: Select[Any], f: InstrumentFilter) -> Select[Any]:
 
 
 class ProvisionFilter(QueryModel):
-    instrument: str | None = None
+    instrument: Str | None = None
 
 
 def _filter_provisions(stmt: Select[Any], f: ProvisionFilter) -> Select[Any]:
@@ -38,7 +38,7 @@ def _filter_provisions(stmt: Select[Any], f: ProvisionFilter) -> Select[Any]:
 
 
 class CommitmentFilter(QueryModel):
-    instrument: str | None = None
+    instrument: Str | None = None
     state: CountryCode | None = None
     status: s.CommitmentStatus | None = None
 
