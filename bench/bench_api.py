@@ -31,8 +31,17 @@ ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
 ACCORD = [sys.executable, "-m", "accord.cli.main"]
 PG_ADMIN = os.environ.get("ACCORD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
-TYPES = ["espionage", "data_theft", "disruption", "destruction", "ransomware", "hijacking",
-         "influence_operation", "ddos", "defacement"]
+TYPES = [
+    "espionage",
+    "data_theft",
+    "disruption",
+    "destruction",
+    "ransomware",
+    "hijacking",
+    "influence_operation",
+    "ddos",
+    "defacement",
+]
 CATEGORIES = ["government", "military", "critical_infrastructure", "private", "civil_society"]
 SECTORS = ["energy", "finance", "health", "telecom", "transport", "water", "elections", "media"]
 BASES = ["receiver_government", "third_party_government", "it_security_company", "media"]
@@ -54,15 +63,29 @@ def synthetic(path: Path, n: int, seed: int = 7) -> None:
             attributed = rnd.choice(accused)
             group = f"joint-{i // 3}" if rnd.random() < 0.3 else None
             inc = {
-                "slug": f"synthetic-{i}", "name": f"Synthetic operation {i} {rnd.choice(['Storm', 'Bear', 'Panda', 'Kitten'])}",
-                "description": f"Generated record {i} for benchmarking.", "start_date": start,
-                "operation_type": rnd.choice(TYPES), "intensity": rnd.randint(1, 5),
-                "receivers": [{"state": rnd.choice(states), "category": rnd.choice(CATEGORIES),
-                               "sector": rnd.choice(SECTORS)} for _ in range(rnd.randint(1, 2))],
+                "slug": f"synthetic-{i}",
+                "name": f"Synthetic operation {i} {rnd.choice(['Storm', 'Bear', 'Panda', 'Kitten'])}",
+                "description": f"Generated record {i} for benchmarking.",
+                "start_date": start,
+                "operation_type": rnd.choice(TYPES),
+                "intensity": rnd.randint(1, 5),
+                "receivers": [
+                    {"state": rnd.choice(states), "category": rnd.choice(CATEGORIES), "sector": rnd.choice(SECTORS)}
+                    for _ in range(rnd.randint(1, 2))
+                ],
                 "actors": [rnd.choice(actors)],
-                "attributions": [{"by_state": rnd.choice(states), "attributed_state": attributed,
-                                  "date": f"{min(year + 1, 2025)}-06-01", "basis": rnd.choice(BASES),
-                                  "form": rnd.choice(FORMS), "joint_group": group, **src} for _ in range(3)],
+                "attributions": [
+                    {
+                        "by_state": rnd.choice(states),
+                        "attributed_state": attributed,
+                        "date": f"{min(year + 1, 2025)}-06-01",
+                        "basis": rnd.choice(BASES),
+                        "form": rnd.choice(FORMS),
+                        "joint_group": group,
+                        **src,
+                    }
+                    for _ in range(3)
+                ],
                 **src,
             }
             f.write(json.dumps(inc) + "\n")
@@ -100,11 +123,15 @@ def measure(base: str, requests: int) -> dict[str, list[float]]:
     actor = client.get("/api/v1/actors?attack_id=G0007").json()["items"][0]["id"]
     urls = dict(QUERIES)
     urls["incidents?actor=<id>"] = f"/api/v1/incidents?actor={actor}"
-    group = client.get("/api/v1/attributions", params={"joint": "true", "sort": "-id", "limit": 1}).json()["items"][0]["joint_group"]
+    group = client.get("/api/v1/attributions", params={"joint": "true", "sort": "-id", "limit": 1}).json()["items"][0][
+        "joint_group"
+    ]
     urls["attributions?joint_group=<group>"] = f"/api/v1/attributions?joint_group={group}"
     cursor = None
     for _ in range(49):
-        cursor = client.get("/api/v1/incidents", params={"sort": "-start_date"} | ({"cursor": cursor} if cursor else {})).json()["next_cursor"]
+        cursor = client.get(
+            "/api/v1/incidents", params={"sort": "-start_date"} | ({"cursor": cursor} if cursor else {})
+        ).json()["next_cursor"]
     urls["incidents?sort=-start_date (page 50)"] = f"/api/v1/incidents?sort=-start_date&cursor={cursor}"
     timings: dict[str, list[float]] = {}
     for name, url in urls.items():
@@ -139,16 +166,18 @@ def bench_backend(backend: str, data: Path, requests: int) -> dict[str, object]:
 
         url = make_url(PG_ADMIN)
         pg_name = f"accord_bench_{uuid.uuid4().hex[:8]}"
-        with psycopg.connect(host=url.host, port=url.port or 5432, user=url.username, dbname=url.database,
-                             autocommit=True) as conn:
+        with psycopg.connect(
+            host=url.host, port=url.port or 5432, user=url.username, dbname=url.database, autocommit=True
+        ) as conn:
             conn.execute(f'CREATE DATABASE "{pg_name}"')
         env["ACCORD_DATABASE_URL"] = url.set(database=pg_name).render_as_string(hide_password=False)
     try:
         t_init = run(["init"], env)
         t_import = run(["import", str(data)], env)
         port = free_port()
-        server = subprocess.Popen(ACCORD + ["serve", "--port", str(port)], env=env,
-                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            ACCORD + ["serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         try:
             base = f"http://127.0.0.1:{port}"
             for _ in range(100):
@@ -167,8 +196,9 @@ def bench_backend(backend: str, data: Path, requests: int) -> dict[str, object]:
             from sqlalchemy.engine import make_url
 
             url = make_url(PG_ADMIN)
-            with psycopg.connect(host=url.host, port=url.port or 5432, user=url.username, dbname=url.database,
-                                 autocommit=True) as conn:
+            with psycopg.connect(
+                host=url.host, port=url.port or 5432, user=url.username, dbname=url.database, autocommit=True
+            ) as conn:
                 conn.execute(f'DROP DATABASE IF EXISTS "{pg_name}" WITH (FORCE)')
     return {"init_s": t_init, "import_s": t_import, "timings": timings}
 

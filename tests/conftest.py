@@ -31,8 +31,15 @@ def _admin_connect() -> Any:
     import psycopg
 
     url = make_url(PG_URL)
-    return psycopg.connect(host=url.host, port=url.port or 5432, user=url.username, password=url.password,
-                           dbname=url.database or "postgres", autocommit=True, connect_timeout=3)
+    return psycopg.connect(
+        host=url.host,
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        dbname=url.database or "postgres",
+        autocommit=True,
+        connect_timeout=3,
+    )
 
 
 class PgDatabases:

@@ -16,14 +16,23 @@ def problem_fields(resp):
 
 
 def make_org(client, code):
-    r = client.post("/api/v1/organisations", json={"code": code, "name": f"Test forum {code}", "kind": "regional", **SRC})
+    r = client.post(
+        "/api/v1/organisations", json={"code": code, "name": f"Test forum {code}", "kind": "regional", **SRC}
+    )
     assert r.status_code == 201, r.text
     return r.json()
 
 
 def make_incident(client, slug, **extra):
-    body = {"slug": slug, "name": f"Operation {slug}", "operation_type": "espionage", "start_date": "2021-03-01",
-            "receivers": [{"state_code": "EE", "category": "government"}], **SRC, **extra}
+    body = {
+        "slug": slug,
+        "name": f"Operation {slug}",
+        "operation_type": "espionage",
+        "start_date": "2021-03-01",
+        "receivers": [{"state_code": "EE", "category": "government"}],
+        **SRC,
+        **extra,
+    }
     r = client.post("/api/v1/incidents", json=body)
     assert r.status_code == 201, r.text
     return r.json()
@@ -47,8 +56,17 @@ def test_crud_round_trip_with_etags(client, unique):
 
 
 def test_invalid_input_names_each_field(client, unique):
-    r = client.post("/api/v1/memberships", json={"organisation_code": "NATO", "state_code": "UK", "joined": "2020-01-01",
-                                                  "left": "2019-01-01", "sources": ["not a url"], "as_of": "2026-01-01"})
+    r = client.post(
+        "/api/v1/memberships",
+        json={
+            "organisation_code": "NATO",
+            "state_code": "UK",
+            "joined": "2020-01-01",
+            "left": "2019-01-01",
+            "sources": ["not a url"],
+            "as_of": "2026-01-01",
+        },
+    )
     assert r.status_code == 422
     assert problem_fields(r) == {"state_code", "left", "sources.0"}
 
@@ -56,8 +74,9 @@ def test_invalid_input_names_each_field(client, unique):
 def test_unknown_reference_and_duplicate(client, unique):
     r = client.post("/api/v1/memberships", json={"organisation_code": f"NOPE{unique}", "state_code": "FR", **SRC})
     assert r.status_code == 422 and problem_fields(r) == {"organisation_code"}
-    r = client.post("/api/v1/memberships", json={"organisation_code": "NATO", "state_code": "FR",
-                                                  "joined": "1949-08-24", **SRC})
+    r = client.post(
+        "/api/v1/memberships", json={"organisation_code": "NATO", "state_code": "FR", "joined": "1949-08-24", **SRC}
+    )
     assert r.status_code == 422 and "organisation_code,state_code,joined" in problem_fields(r)
     r = client.post("/api/v1/states", json={"code": "FR", "name": "France", **SRC})
     assert r.status_code == 422 and problem_fields(r) == {"code"}
@@ -69,8 +88,17 @@ def test_malformed_json_is_422(client):
 
 
 def test_incident_end_before_start(client, unique):
-    r = client.post("/api/v1/incidents", json={"slug": f"bad-{unique}", "name": "x", "operation_type": "ddos",
-                                                "start_date": "2020-05-01", "end_date": "2020-04-01", **SRC})
+    r = client.post(
+        "/api/v1/incidents",
+        json={
+            "slug": f"bad-{unique}",
+            "name": "x",
+            "operation_type": "ddos",
+            "start_date": "2020-05-01",
+            "end_date": "2020-04-01",
+            **SRC,
+        },
+    )
     assert r.status_code == 422 and problem_fields(r) == {"end_date"}
 
 
@@ -80,7 +108,9 @@ def test_incident_update_keeps_children_and_validates_merged(client, unique):
     etag = client.get(url).headers["etag"]
     r = client.patch(url, json={"end_date": "2020-01-01"}, headers={"If-Match": etag})
     assert r.status_code == 422 and problem_fields(r) == {"end_date"}
-    r = client.patch(url, json={"receivers": [{"state_code": "LV", "category": "military"}]}, headers={"If-Match": etag})
+    r = client.patch(
+        url, json={"receivers": [{"state_code": "LV", "category": "military"}]}, headers={"If-Match": etag}
+    )
     assert r.status_code == 200
     assert r.json()["receivers"] == [{"state_code": "LV", "category": "military", "sector": None}]
     assert r.headers["etag"] != etag
@@ -93,8 +123,10 @@ def test_attribution_needs_exactly_one_attributor(client, unique):
     assert r.status_code == 422 and problem_fields(r) == {"by_company"}
     r = client.post("/api/v1/attributions", json={**base, "by_state": "EE", "by_company": "Acme"})
     assert r.status_code == 422
-    r = client.post("/api/v1/attributions", json={**base, "by_state": "EE", "attributed_state": "RU",
-                                                   "joint_group": f"g-{unique}", "date": "2021-04-01"})
+    r = client.post(
+        "/api/v1/attributions",
+        json={**base, "by_state": "EE", "attributed_state": "RU", "joint_group": f"g-{unique}", "date": "2021-04-01"},
+    )
     assert r.status_code == 201
     listed = client.get("/api/v1/attributions", params={"joint_group": f"g-{unique}"}).json()["items"]
     assert [a["by_state"] for a in listed] == ["EE"]

@@ -23,17 +23,21 @@ def test_init_import_export_check(tmp_path):
     assert "already initialised" in r.output
 
     bad = tmp_path / "bad.csv"
-    bad.write_text("slug,name,operation_type,start_date,end_date,receivers,sources,as_of\n"
-                   "ok-1,Fine,espionage,2020-01-01,,FR:government:,https://x.org,2026-01-01\n"
-                   "bad-1,Broken,espionage,2020-05-01,2020-04-01,UK:government:,https://x.org,2026-01-01\n")
+    bad.write_text(
+        "slug,name,operation_type,start_date,end_date,receivers,sources,as_of\n"
+        "ok-1,Fine,espionage,2020-01-01,,FR:government:,https://x.org,2026-01-01\n"
+        "bad-1,Broken,espionage,2020-05-01,2020-04-01,UK:government:,https://x.org,2026-01-01\n"
+    )
     r = run(["import", str(bad)], tmp_path)
     assert r.exit_code == 1
     problem_lines = [line for line in r.output.splitlines() if line.strip().startswith("line 3:")]
     assert len(problem_lines) == 2, r.output  # end_date before start_date, and UK is not ISO
 
     good = tmp_path / "good.csv"
-    good.write_text("slug,name,operation_type,start_date,receivers,actors,sources,as_of\n"
-                    "cli-1,CLI op,ddos,2021-02-03,EE:government:,G0007,https://x.org,2026-01-01\n")
+    good.write_text(
+        "slug,name,operation_type,start_date,receivers,actors,sources,as_of\n"
+        "cli-1,CLI op,ddos,2021-02-03,EE:government:,G0007,https://x.org,2026-01-01\n"
+    )
     r = run(["import", str(good)], tmp_path)
     assert r.exit_code == 0, r.output
     out = tmp_path / "export.json"

@@ -14,12 +14,18 @@ from accord.norms.models import Commitment, Provision
 
 
 def current_members(session, org: str) -> int:
-    return session.scalar(select(func.count()).select_from(Membership).where(
-        Membership.organisation_code == org, Membership.left.is_(None), Membership.role.in_(["member", "suspended"])))
+    return session.scalar(
+        select(func.count())
+        .select_from(Membership)
+        .where(
+            Membership.organisation_code == org, Membership.left.is_(None), Membership.role.in_(["member", "suspended"])
+        )
+    )
 
 
-@pytest.mark.parametrize(("org", "count"), [("UN", 193), ("NATO", 32), ("EU", 27), ("OSCE", 57), ("COE", 46),
-                                            ("G7", 7), ("SCO", 10)])
+@pytest.mark.parametrize(
+    ("org", "count"), [("UN", 193), ("NATO", 32), ("EU", 27), ("OSCE", 57), ("COE", 46), ("G7", 7), ("SCO", 10)]
+)
 def test_membership_counts_are_facts(session, org, count):
     assert current_members(session, org) == count
 
@@ -33,8 +39,10 @@ def test_un_members_and_observers(session):
 
 def test_dated_memberships(session):
     def membership(org, state):
-        return session.scalars(select(Membership).where(Membership.organisation_code == org,
-                                                        Membership.state_code == state)).all()
+        return session.scalars(
+            select(Membership).where(Membership.organisation_code == org, Membership.state_code == state)
+        ).all()
+
     (fi,) = membership("NATO", "FI")
     assert fi.joined == dt.date(2023, 4, 4)
     (gb,) = membership("EU", "GB")
@@ -53,11 +61,15 @@ def test_instruments_and_provisions(session):
 
 
 def test_budapest_parties(session):
-    parties = session.scalar(select(func.count(func.distinct(Commitment.state_code))).where(
-        Commitment.instrument_code == "BUDAPEST", Commitment.status.in_(["ratified", "acceded"])))
+    parties = session.scalar(
+        select(func.count(func.distinct(Commitment.state_code))).where(
+            Commitment.instrument_code == "BUDAPEST", Commitment.status.in_(["ratified", "acceded"])
+        )
+    )
     assert parties >= 76
-    us = session.scalars(select(Commitment).where(Commitment.instrument_code == "BUDAPEST",
-                                                  Commitment.state_code == "US")).all()
+    us = session.scalars(
+        select(Commitment).where(Commitment.instrument_code == "BUDAPEST", Commitment.state_code == "US")
+    ).all()
     assert {c.status for c in us} == {"signed", "ratified"}
 
 
@@ -76,13 +88,16 @@ def test_notpetya_joint_attribution(session):
 
 
 def test_eu_sanctions_listings(session):
-    days = set(session.scalars(select(Response.date).where(Response.by_organisation == "EU",
-                                                           Response.type == "sanctions")))
+    days = set(
+        session.scalars(select(Response.date).where(Response.by_organisation == "EU", Response.type == "sanctions"))
+    )
     assert {dt.date(2020, 7, 30), dt.date(2020, 10, 22), dt.date(2024, 6, 24), dt.date(2025, 1, 27)} <= days
 
 
 def test_attack_intrusion_sets_imported(session):
-    assert session.scalar(select(func.count()).select_from(ThreatActor).where(ThreatActor.attack_id.is_not(None))) == 172
+    assert (
+        session.scalar(select(func.count()).select_from(ThreatActor).where(ThreatActor.attack_id.is_not(None))) == 172
+    )
     apt28 = session.scalar(select(ThreatActor).where(ThreatActor.attack_id == "G0007"))
     assert apt28.name == "APT28" and apt28.sponsor_state == "RU" and apt28.sponsor_sources
 

@@ -19,12 +19,27 @@ SRC = {"sources": ["https://example.org/s"], "as_of": "2026-11-01"}
 
 
 def incident(slug, **extra):
-    return {"slug": slug, "name": slug, "operation_type": "espionage", "start_date": "2022-01-01",
-            "receivers": [{"state": "FR", "category": "government"}], "actors": ["G0007"],
-            "attributions": [{"by_state": "FR", "attributed_state": "RU", "attributed_actor": "APT28",
-                              "basis": "receiver_government", "form": "political_statement", **SRC}],
-            "norm_findings": [{"provision": "UNGGE-2015/f", "claimed_by_state": "FR", **SRC}],
-            **SRC, **extra}
+    return {
+        "slug": slug,
+        "name": slug,
+        "operation_type": "espionage",
+        "start_date": "2022-01-01",
+        "receivers": [{"state": "FR", "category": "government"}],
+        "actors": ["G0007"],
+        "attributions": [
+            {
+                "by_state": "FR",
+                "attributed_state": "RU",
+                "attributed_actor": "APT28",
+                "basis": "receiver_government",
+                "form": "political_statement",
+                **SRC,
+            }
+        ],
+        "norm_findings": [{"provision": "UNGGE-2015/f", "claimed_by_state": "FR", **SRC}],
+        **SRC,
+        **extra,
+    }
 
 
 def count(session, model):
@@ -65,9 +80,11 @@ def test_jsonl_import_writes_children(engine, tmp_path, unique):
 
 def test_csv_problems_carry_line_numbers(tmp_path):
     path = tmp_path / "in.csv"
-    path.write_text("slug,name,operation_type,start_date,end_date,receivers,sources,as_of\n"
-                    "a-1,A,espionage,2020-01-01,,FR:government:,https://x.org,2026-01-01\n"
-                    "a-2,B,teleportation,2020-01-01,2019-01-01,FR:government:,https://x.org,2026-01-01\n")
+    path.write_text(
+        "slug,name,operation_type,start_date,end_date,receivers,sources,as_of\n"
+        "a-1,A,espionage,2020-01-01,,FR:government:,https://x.org,2026-01-01\n"
+        "a-2,B,teleportation,2020-01-01,2019-01-01,FR:government:,https://x.org,2026-01-01\n"
+    )
     bundle = read_file(path)
     assert [r.line for r in bundle["incidents"]] == [2, 3]
     assert bundle["incidents"][0].data["receivers"] == [{"state": "FR", "category": "government", "sector": None}]

@@ -24,8 +24,9 @@ def _fuzz(operation: Any) -> list[str]:
     def run(case: Any) -> None:
         response = case.call()
         if response.status_code >= 500:
-            failures.append(f"{case.method} {case.formatted_path} {case.query!r} -> {response.status_code}: "
-                            f"{response.text[:300]}")
+            failures.append(
+                f"{case.method} {case.formatted_path} {case.query!r} -> {response.status_code}: {response.text[:300]}"
+            )
 
     run()
     return failures

@@ -10,8 +10,11 @@ from accord.incidents.service import ATTRIBUTIONS, INCIDENTS, IncidentFilter
 
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(limit=st.integers(1, 40), sort=st.sampled_from(["-start_date", "start_date", "name", "-intensity", "id"]),
-       type_=st.sampled_from([None, "espionage", "disruption"]))
+@given(
+    limit=st.integers(1, 40),
+    sort=st.sampled_from(["-start_date", "start_date", "name", "-intensity", "id"]),
+    type_=st.sampled_from([None, "espionage", "disruption"]),
+)
 def test_cursor_walk_is_complete_and_ordered(session, limit, sort, type_):
     filters = IncidentFilter(type=type_)
     everything = list_records(session, INCIDENTS, filters=filters, sort=sort, limit=10_000).items
@@ -39,5 +42,5 @@ def test_attribution_pages_by_date(session, limit):
             break
     dated = [a.date for a in seen if a.date]
     assert dated == sorted(dated, reverse=True)
-    assert all(a.date is None for a in seen[len(dated):])  # nulls last
+    assert all(a.date is None for a in seen[len(dated) :])  # nulls last
     assert len({a.id for a in seen}) == len(seen)

@@ -8,7 +8,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import JSON, Date, DateTime, Engine, Integer, MetaData, create_engine, event
-from sqlalchemy.orm import DeclarativeBase, declared_attr, Mapped, Session, mapped_column, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, declared_attr, mapped_column, sessionmaker
 
 NAMING = {
     "ix": "ix_%(column_0_label)s",
@@ -72,6 +72,5 @@ def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
 @contextmanager
 def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
     """One transaction: commit on success, roll back on any error."""
-    with factory() as session:
-        with session.begin():
-            yield session
+    with factory() as session, session.begin():
+        yield session

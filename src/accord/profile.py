@@ -22,7 +22,8 @@ def state_profile(session: Session, code: str, *, include_contacts: bool = True)
         "agencies": [AgencyOut.model_validate(a).model_dump(mode="json") for a in directory.agencies_of(session, code)],
     }
     if include_contacts:
-        profile["points_of_contact"] = [PointOfContactOut.model_validate(p).model_dump(mode="json")
-                                        for p in directory.contacts_of(session, code)]
+        profile["points_of_contact"] = [
+            PointOfContactOut.model_validate(p).model_dump(mode="json") for p in directory.contacts_of(session, code)
+        ]
     profile.update(incidents.record_of_state(session, code))
     return profile

@@ -14,8 +14,9 @@ from rich.table import Table
 from accord.config import Settings
 from accord.core.errors import AccordError, Invalid
 
-app = typer.Typer(help="Accord: an open-source platform for cyber diplomacy.", no_args_is_help=True,
-                  pretty_exceptions_enable=False)
+app = typer.Typer(
+    help="Accord: an open-source platform for cyber diplomacy.", no_args_is_help=True, pretty_exceptions_enable=False
+)
 db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
 data_app = typer.Typer(help="The node's data.", no_args_is_help=True)
 config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
@@ -48,6 +49,7 @@ def _engine(settings: Settings) -> Any:
 
 
 def _import(engine: Any, bundle: dict[str, Any], label: str) -> dict[str, int]:
+    from accord.bulk import refresh_statistics
     from accord.dataset.importer import bundle_size, import_bundle
     from accord.db import make_sessionmaker, unit_of_work
 
@@ -56,6 +58,7 @@ def _import(engine: Any, bundle: dict[str, Any], label: str) -> dict[str, int]:
         task = bar.add_task(label, total=bundle_size(bundle))
         with unit_of_work(make_sessionmaker(engine)) as session:
             report = import_bundle(session, bundle, progress=lambda n: bar.advance(task, n))
+    refresh_statistics(engine)
     return report.counts
 
 
@@ -114,15 +117,19 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
 
 
 @app.command()
-def serve(host: Annotated[str | None, typer.Option(help="bind address")] = None,
-          port: Annotated[int | None, typer.Option(help="port")] = None) -> None:
+def serve(
+    host: Annotated[str | None, typer.Option(help="bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="port")] = None,
+) -> None:
     """Serve the API (refuses to start on an unmigrated database)."""
     _serve(_settings(), host, port)
 
 
 @app.command()
-def demo(host: Annotated[str | None, typer.Option(help="bind address")] = None,
-         port: Annotated[int | None, typer.Option(help="port")] = None) -> None:
+def demo(
+    host: Annotated[str | None, typer.Option(help="bind address")] = None,
+    port: Annotated[int | None, typer.Option(help="port")] = None,
+) -> None:
     """Initialise with the bundled data (if needed), then serve."""
     settings = _settings()
     _init(settings)
@@ -148,8 +155,12 @@ def import_(file: Annotated[Path, typer.Argument(help="JSON bundle, JSONL or CSV
 
 @app.command()
 def export(
-    output: Annotated[Path, typer.Option("--out", "-o", help="file (json) or directory (csv); - for stdout")] = Path("-"),
-    format: Annotated[str, typer.Option("--format", "-f", help="json (dataset bundle) or csv (one file per table)")] = "json",
+    output: Annotated[Path, typer.Option("--out", "-o", help="file (json) or directory (csv); - for stdout")] = Path(
+        "-"
+    ),
+    format: Annotated[
+        str, typer.Option("--format", "-f", help="json (dataset bundle) or csv (one file per table)")
+    ] = "json",
 ) -> None:
     """Export the node's records as a JSON bundle (re-importable) or CSV files."""
     from accord.db import make_sessionmaker

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import String, and_, cast, false, or_, select
+from sqlalchemy import String, and_, cast, false, or_, select, text
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
@@ -61,8 +61,11 @@ class Resource:
     out: type[BaseModel]
     key: str = "id"
     filters: type[BaseModel] | None = None
+    # filter field -> model column compared with ``==``; ``apply_filters`` handles the rest
+    equal_filters: dict[str, str] = field(default_factory=dict)
     apply_filters: Callable[[Select[Any], Any], Select[Any]] = _no_filters
     search: tuple[str, ...] = ()
+    fts: str | None = None  # name of the SQLite FTS5 trigram table over ``search`` (migration 0003)
     sorts: tuple[str, ...] = ("id",)
     references: tuple[Reference, ...] = ()
     uniques: tuple[tuple[str, ...], ...] = ()
@@ -107,9 +110,18 @@ def get_record(session: Session, res: Resource, key: Any) -> Any:
     return obj
 
 
-def search_clause(res: Resource, q: str) -> Any:
-    """Case-insensitive substring match on every declared search column (JSON columns as text)."""
-    pattern = f"%{q.strip()}%"
+def search_clause(res: Resource, q: str, dialect: str = "") -> Any:
+    """Case-insensitive substring match on every declared search column (JSON columns as text).
+
+    On SQLite, resources with an FTS5 trigram index (``res.fts``) answer terms of three or more
+    characters from the index (same substring semantics, no table scan); shorter terms scan.
+    """
+    q = q.strip()
+    if res.fts and dialect == "sqlite" and len(q) >= 3:
+        phrase = '"' + q.replace('"', '""') + '"'
+        rowids = text(f"SELECT rowid FROM {res.fts} WHERE {res.fts} MATCH :phrase").bindparams(phrase=phrase)
+        return res.key_column.in_(rowids)
+    pattern = f"%{q}%"
     clauses = []
     for name in res.search:
         col = getattr(res.model, name)
@@ -117,6 +129,14 @@ def search_clause(res: Resource, q: str) -> Any:
             col = cast(col, String)
         clauses.append(col.ilike(pattern))
     return or_(*clauses) if clauses else false()
+
+
+def apply_equal_filters(stmt: Select[Any], res: Resource, filters: Any) -> Select[Any]:
+    for name, column in res.equal_filters.items():
+        value = getattr(filters, name, None)
+        if value is not None:
+            stmt = stmt.where(getattr(res.model, column) == value)
+    return stmt
 
 
 def _coerce(col: Any, raw: Any) -> Any:
@@ -181,17 +201,19 @@ def list_records(
     kcol = res.key_column
     stmt = select(res.model)
     if filters is not None:
+        stmt = apply_equal_filters(stmt, res, filters)
         stmt = res.apply_filters(stmt, filters)
     if q:
-        stmt = stmt.where(search_clause(res, q))
+        stmt = stmt.where(search_clause(res, q, session.get_bind().dialect.name))
     if cursor:
         raw_value, raw_key = decode_cursor(cursor, sort)
         try:
             value, key = _coerce(col, raw_value), _coerce(kcol, raw_key)
         except (ValueError, TypeError) as exc:
             raise InvalidCursor("cursor is malformed", [Problem("cursor", "bad values")]) from exc
-        stmt = stmt.where(_keyset(res, col, desc, value, key) if col is not kcol else
-                          (kcol < key if desc else kcol > key))
+        stmt = stmt.where(
+            _keyset(res, col, desc, value, key) if col is not kcol else (kcol < key if desc else kcol > key)
+        )
     if col is kcol:
         order = [kcol.desc() if desc else kcol.asc()]
     else:
@@ -205,8 +227,15 @@ def list_records(
     return Page(rows, next_cursor)
 
 
-def iter_records(session: Session, res: Resource, *, filters: Any = None, q: str | None = None,
-                 sort: str | None = None, batch: int = 1000) -> Any:
+def iter_records(
+    session: Session,
+    res: Resource,
+    *,
+    filters: Any = None,
+    q: str | None = None,
+    sort: str | None = None,
+    batch: int = 1000,
+) -> Any:
     """Every matching record, page by page (for exports)."""
     cursor = None
     while True:
@@ -226,12 +255,15 @@ def etag(obj: Any) -> str:
 
 def _check_etag(obj: Any, if_match: str | None) -> None:
     if if_match is None:
-        raise PreconditionRequired("send If-Match with the ETag you read, so no update is lost",
-                                   [Problem("If-Match", "header missing")])
+        raise PreconditionRequired(
+            "send If-Match with the ETag you read, so no update is lost", [Problem("If-Match", "header missing")]
+        )
     tags = {t.strip().removeprefix("W/") for t in if_match.split(",")}
     if "*" not in tags and etag(obj) not in tags:
-        raise PreconditionFailed(f"record changed since you read it (current ETag {etag(obj)})",
-                                 [Problem("If-Match", f"does not match current ETag {etag(obj)}")])
+        raise PreconditionFailed(
+            f"record changed since you read it (current ETag {etag(obj)})",
+            [Problem("If-Match", f"does not match current ETag {etag(obj)}")],
+        )
 
 
 def check_references(session: Session, res: Resource, data: dict[str, Any]) -> list[Problem]:
@@ -249,8 +281,10 @@ def check_references(session: Session, res: Resource, data: dict[str, Any]) -> l
 def _check_uniques(session: Session, res: Resource, data: dict[str, Any], exclude: Any = None) -> list[Problem]:
     problems = []
     for fields in res.uniques:
-        clauses = [getattr(res.model, f) == data.get(f) if data.get(f) is not None else getattr(res.model, f).is_(None)
-                   for f in fields]
+        clauses = [
+            getattr(res.model, f) == data.get(f) if data.get(f) is not None else getattr(res.model, f).is_(None)
+            for f in fields
+        ]
         stmt = select(res.key_column).where(*clauses)
         if exclude is not None:
             stmt = stmt.where(res.key_column != exclude)
@@ -317,7 +351,9 @@ def delete_record(session: Session, res: Resource, key: Any, if_match: str | Non
     session.flush()
 
 
-def problems_from_validation(exc: ValidationError, prefix: Sequence[str] = (), line: int | None = None) -> list[Problem]:
+def problems_from_validation(
+    exc: ValidationError, prefix: Sequence[str] = (), line: int | None = None
+) -> list[Problem]:
     out = []
     for err in exc.errors():
         loc = ".".join(str(p) for p in (*prefix, *err["loc"])) or "body"

@@ -7,7 +7,16 @@ from functools import lru_cache
 from typing import Annotated, Any, Literal
 
 import pycountry
-from pydantic import AfterValidator, StringConstraints, BaseModel, ConfigDict, Field, HttpUrl, ValidationInfo, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    HttpUrl,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+)
 
 _EXTRA_CODES = {"XK": "Kosovo"}  # user-assigned code in common use; not in ISO 3166-1
 

@@ -13,8 +13,18 @@ from accord.directory.models import Membership, Organisation, State
 from accord.incidents.models import Attribution, Incident, NormFinding, Response, ThreatActor
 from accord.norms.models import Commitment, Instrument
 
-_SOURCED = (State, Organisation, Membership, Instrument, Commitment, ThreatActor, Incident, Attribution, Response,
-            NormFinding)
+_SOURCED = (
+    State,
+    Organisation,
+    Membership,
+    Instrument,
+    Commitment,
+    ThreatActor,
+    Incident,
+    Attribution,
+    Response,
+    NormFinding,
+)
 
 
 def _label(obj: Any) -> str:
@@ -31,7 +41,9 @@ def check_data(session: Session, *, today: dt.date | None = None) -> tuple[dict[
         n = 0
         for obj in session.scalars(select(model)):
             n += 1
-            if not obj.sources or not all(isinstance(u, str) and u.startswith(("http://", "https://")) for u in obj.sources):
+            if not obj.sources or not all(
+                isinstance(u, str) and u.startswith(("http://", "https://")) for u in obj.sources
+            ):
                 problems.append(Problem(_label(obj), "no valid source URL"))
             if obj.as_of is None:
                 problems.append(Problem(_label(obj), "no as-of date"))

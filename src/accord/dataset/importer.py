@@ -13,9 +13,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from accord.bulk import insert_returning_ids, insert_rows
 from accord.core.errors import Invalid, Problem
 from accord.core.records import problems_from_validation
 from accord.directory.models import Membership, Organisation, State
@@ -71,7 +72,8 @@ class _Checker:
         self.orgs = set(session.scalars(select(Organisation.code)))
         self.instruments = set(session.scalars(select(Instrument.code)))
         self.provisions: dict[str, int | None] = {
-            f"{i}/{c}": pid for pid, i, c in session.execute(select(Provision.id, Provision.instrument_code, Provision.code))
+            f"{i}/{c}": pid
+            for pid, i, c in session.execute(select(Provision.id, Provision.instrument_code, Provision.code))
         }
         self.actors: dict[str, int | None] = {}
         for aid, name, attack in session.execute(select(ThreatActor.id, ThreatActor.name, ThreatActor.attack_id)):
@@ -157,7 +159,8 @@ def _instruments(ck: _Checker, recs: list[Record]) -> tuple[list[Any], list[Any]
     insts, provs, comms = [], [], []
     for rec in recs:
         data, (provisions, commitments, org, _precision) = _split(
-            rec.data, "provisions", "commitments", "organisation", "date_precision")
+            rec.data, "provisions", "commitments", "organisation", "date_precision"
+        )
         if org is not None:
             data.setdefault("organisation_code", org)
         obj = ck.validate(rec, InstrumentCreate, data)
@@ -169,7 +172,9 @@ def _instruments(ck: _Checker, recs: list[Record]) -> tuple[list[Any], list[Any]
         ck.ref(rec, "organisation_code", obj.organisation_code, ck.orgs, "organisation")
         insts.append(obj.model_dump())
         for i, p in enumerate(provisions or []):
-            pobj = ck.validate(rec, ProvisionCreate, {"position": i, **p, "instrument_code": obj.code}, f"provisions.{i}")
+            pobj = ck.validate(
+                rec, ProvisionCreate, {"position": i, **p, "instrument_code": obj.code}, f"provisions.{i}"
+            )
             if pobj is None:
                 continue
             ref = f"{obj.code}/{pobj.code}"
@@ -209,20 +214,26 @@ def _actors(ck: _Checker, recs: list[Record]) -> list[dict[str, Any]]:
     return rows
 
 
-def _party(ck: _Checker, rec: Record, path: str, obj: Any, state_fields: tuple[str, ...], org_fields: tuple[str, ...]) -> None:
+def _party(
+    ck: _Checker, rec: Record, path: str, obj: Any, state_fields: tuple[str, ...], org_fields: tuple[str, ...]
+) -> None:
     for f in state_fields:
         ck.ref(rec, f"{path}.{f}", getattr(obj, f), ck.states, "state")
     for f in org_fields:
         ck.ref(rec, f"{path}.{f}", getattr(obj, f), ck.orgs, "organisation")
 
 
-def _incidents(ck: _Checker, recs: list[Record]) -> list[tuple[dict[str, Any], list[Any], list[Any], list[Any], list[Any], list[str]]]:
+def _incidents(
+    ck: _Checker, recs: list[Record]
+) -> list[tuple[dict[str, Any], list[Any], list[Any], list[Any], list[Any], list[str]]]:
     out = []
     for rec in recs:
         data, (attributions, responses, findings, actors) = _split(
-            rec.data, "attributions", "responses", "norm_findings", "actors")
-        data["receivers"] = [{("state_code" if k == "state" else k): v for k, v in r.items()}
-                             for r in data.get("receivers") or []]
+            rec.data, "attributions", "responses", "norm_findings", "actors"
+        )
+        data["receivers"] = [
+            {("state_code" if k == "state" else k): v for k, v in r.items()} for r in data.get("receivers") or []
+        ]
         obj = ck.validate(rec, IncidentCreate, data)
         if obj is None:
             continue
@@ -253,7 +264,9 @@ def _incidents(ck: _Checker, recs: list[Record]) -> list[tuple[dict[str, Any], l
         finds = []
         for i, f in enumerate(findings or []):
             fdata, (prov,) = _split(f, "provision")
-            fobj = ck.validate(rec, NormFindingCreate, fdata | {"incident_id": 1, "provision_id": 1}, f"norm_findings.{i}")
+            fobj = ck.validate(
+                rec, NormFindingCreate, fdata | {"incident_id": 1, "provision_id": 1}, f"norm_findings.{i}"
+            )
             if fobj is None:
                 continue
             _party(ck, rec, f"norm_findings.{i}", fobj, ("claimed_by_state",), ("claimed_by_organisation",))
@@ -268,39 +281,49 @@ def _incidents(ck: _Checker, recs: list[Record]) -> list[tuple[dict[str, Any], l
 
 
 def _bulk(session: Session, model: Any, rows: list[dict[str, Any]], progress: Progress | None = None) -> None:
-    """Core executemany (no ORM unit-of-work overhead): one statement per batch."""
+    """Bulk insert in batches (COPY / executemany: no ORM unit-of-work overhead)."""
     conn = session.connection()
     for i in range(0, len(rows), BATCH):
-        chunk = rows[i:i + BATCH]
-        conn.execute(insert(model.__table__), chunk)
+        chunk = rows[i : i + BATCH]
+        insert_rows(conn, model.__table__, chunk)
         if progress:
             progress(len(chunk))
 
 
 def _write_incidents(session: Session, items: list[Any], progress: Progress | None) -> dict[str, int]:
-    actor_ids = {**{n: i for i, n in session.execute(select(ThreatActor.id, ThreatActor.name))},
-                 **{a: i for i, a in session.execute(select(ThreatActor.id, ThreatActor.attack_id)) if a}}
-    prov_ids = {f"{i}/{c}": pid for pid, i, c in session.execute(select(Provision.id, Provision.instrument_code, Provision.code))}
+    actor_ids = {
+        **{n: i for i, n in session.execute(select(ThreatActor.id, ThreatActor.name))},
+        **{a: i for i, a in session.execute(select(ThreatActor.id, ThreatActor.attack_id)) if a},
+    }
+    prov_ids = {
+        f"{i}/{c}": pid
+        for pid, i, c in session.execute(select(Provision.id, Provision.instrument_code, Provision.code))
+    }
     counts = {"incidents": 0, "attributions": 0, "responses": 0, "norm_findings": 0}
     conn = session.connection()
     for start in range(0, len(items), BATCH):
-        chunk = items[start:start + BATCH]
+        chunk = items[start : start + BATCH]
         rows = [{k: v for k, v in plain.items() if k != "receivers"} for plain, *_ in chunk]
-        table = Incident.__table__
-        ids = {slug: iid for iid, slug in conn.execute(insert(table).returning(table.c.id, table.c.slug), rows)}
+        ids = insert_returning_ids(conn, Incident.__table__, rows, "slug")
         recs, links, atts, resps, finds = [], [], [], [], []
         for plain, receivers, a_list, r_list, f_list, actor_refs in chunk:
             iid = ids[plain["slug"]]
             recs += [r.model_dump() | {"incident_id": iid} for r in receivers]
             links += [{"incident_id": iid, "actor_id": a} for a in dict.fromkeys(actor_ids[x] for x in actor_refs)]
-            atts += [a | {"incident_id": iid, "attributed_actor_id": actor_ids.get(actor) if actor else None}
-                     for a, actor in a_list]
+            atts += [
+                a | {"incident_id": iid, "attributed_actor_id": actor_ids.get(actor) if actor else None}
+                for a, actor in a_list
+            ]
             resps += [r | {"incident_id": iid} for r in r_list]
             finds += [f | {"incident_id": iid, "provision_id": prov_ids[p]} for f, p in f_list]
-        for model, batch in ((IncidentReceiver, recs), (IncidentActor, links), (Attribution, atts),
-                             (Response, resps), (NormFinding, finds)):
-            if batch:
-                conn.execute(insert(model.__table__), batch)
+        for model, batch in (
+            (IncidentReceiver, recs),
+            (IncidentActor, links),
+            (Attribution, atts),
+            (Response, resps),
+            (NormFinding, finds),
+        ):
+            insert_rows(conn, model.__table__, batch)
         counts["incidents"] += len(chunk)
         counts["attributions"] += len(atts)
         counts["responses"] += len(resps)
@@ -321,10 +344,15 @@ def import_bundle(session: Session, bundle: dict[str, list[Record]], progress: P
     if ck.problems:
         raise Invalid(f"{len(ck.problems)} problem(s); nothing was imported", ck.problems)
     report = Report()
-    for name, model, rows in (("states", State, states), ("organisations", Organisation, orgs),
-                              ("memberships", Membership, members), ("instruments", Instrument, insts),
-                              ("provisions", Provision, provs), ("commitments", Commitment, comms),
-                              ("actors", ThreatActor, actors)):
+    for name, model, rows in (
+        ("states", State, states),
+        ("organisations", Organisation, orgs),
+        ("memberships", Membership, members),
+        ("instruments", Instrument, insts),
+        ("provisions", Provision, provs),
+        ("commitments", Commitment, comms),
+        ("actors", ThreatActor, actors),
+    ):
         _bulk(session, model, rows, progress)
         report.add(name, len(rows))
     for name, n in _write_incidents(session, incidents, progress).items():
@@ -337,8 +365,10 @@ def bundle_size(bundle: dict[str, list[Record]]) -> int:
     """Units of progress an import of this bundle reports (for a progress bar's total)."""
     n = sum(len(bundle.get(k, [])) for k in ("states", "organisations", "instruments", "actors", "incidents"))
     n += sum(len(r.data.get("members") or []) for r in bundle.get("organisations", []))
-    n += sum(len(r.data.get("provisions") or []) + len(r.data.get("commitments") or [])
-             for r in bundle.get("instruments", []))
+    n += sum(
+        len(r.data.get("provisions") or []) + len(r.data.get("commitments") or [])
+        for r in bundle.get("instruments", [])
+    )
     return n
 
 

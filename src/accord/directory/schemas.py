@@ -8,16 +8,16 @@ from typing import Literal
 from pydantic import Field
 
 from accord.core.types import (
-    Str,
-    Id,
-    Precision,
     Code,
     CountryCode,
+    Id,
     Name,
     OutSchema,
+    Precision,
     Schema,
     SourcedIn,
     SourcedPatch,
+    Str,
     Text,
     Url,
     check_order,

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from accord.core.records import Reference, Resource
-from accord.core.types import Str, QueryModel, CountryCode
+from accord.core.types import CountryCode, QueryModel, Str
 from accord.directory import schemas as s
 from accord.directory.models import Agency, Membership, Organisation, PointOfContact, State
 
@@ -23,12 +23,6 @@ class StateFilter(QueryModel):
 
 
 def _filter_states(stmt: Select[Any], f: StateFilter) -> Select[Any]:
-    if f.un_status:
-        stmt = stmt.where(State.un_status == f.un_status)
-    if f.region:
-        stmt = stmt.where(State.m49_region == f.region)
-    if f.subregion:
-        stmt = stmt.where(State.m49_subregion == f.subregion)
     if f.organisation:
         current = select(Membership.state_code).where(
             Membership.organisation_code == f.organisation, Membership.left.is_(None)
@@ -53,12 +47,6 @@ def membership_active_on(day: dt.date) -> Any:
 
 
 def _filter_memberships(stmt: Select[Any], f: MembershipFilter) -> Select[Any]:
-    if f.organisation:
-        stmt = stmt.where(Membership.organisation_code == f.organisation)
-    if f.state:
-        stmt = stmt.where(Membership.state_code == f.state)
-    if f.role:
-        stmt = stmt.where(Membership.role == f.role)
     if f.current is True:
         stmt = stmt.where(Membership.left.is_(None))
     elif f.current is False:
@@ -72,21 +60,9 @@ class OrganisationFilter(QueryModel):
     kind: s.OrgKind | None = None
 
 
-def _filter_orgs(stmt: Select[Any], f: OrganisationFilter) -> Select[Any]:
-    return stmt.where(Organisation.kind == f.kind) if f.kind else stmt
-
-
 class AgencyFilter(QueryModel):
     state: CountryCode | None = None
     kind: s.AgencyKind | None = None
-
-
-def _filter_agencies(stmt: Select[Any], f: AgencyFilter) -> Select[Any]:
-    if f.state:
-        stmt = stmt.where(Agency.state_code == f.state)
-    if f.kind:
-        stmt = stmt.where(Agency.kind == f.kind)
-    return stmt
 
 
 class PocFilter(QueryModel):
@@ -96,10 +72,6 @@ class PocFilter(QueryModel):
 
 
 def _filter_pocs(stmt: Select[Any], f: PocFilter) -> Select[Any]:
-    if f.state:
-        stmt = stmt.where(PointOfContact.state_code == f.state)
-    if f.role:
-        stmt = stmt.where(PointOfContact.role == f.role)
     if f.current is not None:
         today = dt.datetime.now(dt.UTC).date()
         active = or_(PointOfContact.valid_to.is_(None), PointOfContact.valid_to >= today)
@@ -117,37 +89,75 @@ def _check_poc_agency(session: Session, data: dict[str, Any]) -> list[Any]:
     if agency is None:
         return [Problem("agency_id", f"no agency with id {agency_id}")]
     if agency.state_code != data.get("state_code"):
-        return [Problem("agency_id", f"agency {agency_id} belongs to {agency.state_code}, not {data.get('state_code')}")]
+        return [
+            Problem("agency_id", f"agency {agency_id} belongs to {agency.state_code}, not {data.get('state_code')}")
+        ]
     return []
 
 
 STATES = Resource(
-    name="states", model=State, key="code", create=s.StateCreate, update=s.StateUpdate, out=s.StateOut,
-    filters=StateFilter, apply_filters=_filter_states, search=("name", "code", "alpha3"),
+    name="states",
+    model=State,
+    key="code",
+    create=s.StateCreate,
+    update=s.StateUpdate,
+    out=s.StateOut,
+    filters=StateFilter,
+    apply_filters=_filter_states,
+    equal_filters={"un_status": "un_status", "region": "m49_region", "subregion": "m49_subregion"},
+    search=("name", "code", "alpha3"),
     sorts=("name", "code", "un_admission", "m49_region"),
 )
 ORGANISATIONS = Resource(
-    name="organisations", model=Organisation, key="code", create=s.OrganisationCreate,
-    update=s.OrganisationUpdate, out=s.OrganisationOut, filters=OrganisationFilter, apply_filters=_filter_orgs,
-    search=("name", "code", "description"), sorts=("code", "name", "founded"),
+    name="organisations",
+    model=Organisation,
+    key="code",
+    create=s.OrganisationCreate,
+    update=s.OrganisationUpdate,
+    out=s.OrganisationOut,
+    filters=OrganisationFilter,
+    equal_filters={"kind": "kind"},
+    search=("name", "code", "description"),
+    sorts=("code", "name", "founded"),
 )
 MEMBERSHIPS = Resource(
-    name="memberships", model=Membership, create=s.MembershipCreate, update=s.MembershipUpdate,
-    out=s.MembershipOut, filters=MembershipFilter, apply_filters=_filter_memberships,
+    name="memberships",
+    model=Membership,
+    create=s.MembershipCreate,
+    update=s.MembershipUpdate,
+    out=s.MembershipOut,
+    filters=MembershipFilter,
+    apply_filters=_filter_memberships,
+    equal_filters={"organisation": "organisation_code", "state": "state_code", "role": "role"},
     sorts=("id", "joined", "state_code", "organisation_code"),
     references=(Reference("organisation_code", Organisation), Reference("state_code", State)),
     uniques=(("organisation_code", "state_code", "joined"),),
 )
 AGENCIES = Resource(
-    name="agencies", model=Agency, create=s.AgencyCreate, update=s.AgencyUpdate, out=s.AgencyOut,
-    filters=AgencyFilter, apply_filters=_filter_agencies, search=("name",), sorts=("id", "name", "state_code"),
+    name="agencies",
+    model=Agency,
+    create=s.AgencyCreate,
+    update=s.AgencyUpdate,
+    out=s.AgencyOut,
+    filters=AgencyFilter,
+    equal_filters={"state": "state_code", "kind": "kind"},
+    search=("name",),
+    sorts=("id", "name", "state_code"),
     references=(Reference("state_code", State),),
 )
 POINTS_OF_CONTACT = Resource(
-    name="points-of-contact", model=PointOfContact, create=s.PointOfContactCreate,
-    update=s.PointOfContactUpdate, out=s.PointOfContactOut, filters=PocFilter, apply_filters=_filter_pocs,
-    search=("name", "title"), sorts=("id", "name", "state_code", "valid_from"),
-    references=(Reference("state_code", State),), check=_check_poc_agency,
+    name="points-of-contact",
+    model=PointOfContact,
+    create=s.PointOfContactCreate,
+    update=s.PointOfContactUpdate,
+    out=s.PointOfContactOut,
+    filters=PocFilter,
+    apply_filters=_filter_pocs,
+    equal_filters={"state": "state_code", "role": "role"},
+    search=("name", "title"),
+    sorts=("id", "name", "state_code", "valid_from"),
+    references=(Reference("state_code", State),),
+    check=_check_poc_agency,
 )
 
 RESOURCES = (STATES, ORGANISATIONS, MEMBERSHIPS, AGENCIES, POINTS_OF_CONTACT)
@@ -165,8 +175,14 @@ def memberships_of(session: Session, code: str) -> list[dict[str, Any]]:
         .order_by(Membership.joined.nulls_last(), Membership.organisation_code)
     )
     return [
-        {"organisation_code": m.organisation_code, "organisation_name": name, "role": m.role,
-         "joined": m.joined, "left": m.left, "current": m.left is None}
+        {
+            "organisation_code": m.organisation_code,
+            "organisation_name": name,
+            "role": m.role,
+            "joined": m.joined,
+            "left": m.left,
+            "current": m.left is None,
+        }
         for m, name in rows
     ]
 
@@ -176,8 +192,8 @@ def agencies_of(session: Session, code: str) -> list[Agency]:
 
 
 def contacts_of(session: Session, code: str) -> list[PointOfContact]:
-    return list(session.scalars(
-        select(PointOfContact).where(PointOfContact.state_code == code).order_by(PointOfContact.valid_from)
-    ))
-
-
+    return list(
+        session.scalars(
+            select(PointOfContact).where(PointOfContact.state_code == code).order_by(PointOfContact.valid_from)
+        )
+    )

@@ -70,7 +70,9 @@ class IncidentActor(Base):
 
     __tablename__ = "incident_actors"
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
-    actor_id: Mapped[int] = mapped_column(ForeignKey("threat_actors.id", ondelete="CASCADE"), primary_key=True, index=True)
+    actor_id: Mapped[int] = mapped_column(
+        ForeignKey("threat_actors.id", ondelete="CASCADE"), primary_key=True, index=True
+    )
 
 
 class Attribution(Tracked, Sourced, Base):

@@ -7,26 +7,73 @@ from typing import Any, Literal
 
 from pydantic import Field, ValidationInfo, field_validator
 
-from accord.core.types import Str, Id, Precision, Code, CountryCode, Name, OutSchema, Schema, SourcedIn, SourcedPatch, Text, Url, check_order
+from accord.core.types import (
+    Code,
+    CountryCode,
+    Id,
+    Name,
+    OutSchema,
+    Precision,
+    Schema,
+    SourcedIn,
+    SourcedPatch,
+    Str,
+    Text,
+    Url,
+    check_order,
+)
 
 OperationType = Literal[
-    "espionage", "data_theft", "disruption", "destruction", "ransomware", "hijacking",
-    "influence_operation", "ddos", "defacement",
+    "espionage",
+    "data_theft",
+    "disruption",
+    "destruction",
+    "ransomware",
+    "hijacking",
+    "influence_operation",
+    "ddos",
+    "defacement",
 ]
 ReceiverCategory = Literal[
-    "government", "military", "critical_infrastructure", "private", "civil_society", "international_organisation",
+    "government",
+    "military",
+    "critical_infrastructure",
+    "private",
+    "civil_society",
+    "international_organisation",
 ]
 Sector = Literal[
-    "energy", "finance", "health", "telecom", "transport", "water", "elections", "media", "defence_industry",
-    "technology", "research", "government_services", "other",
+    "energy",
+    "finance",
+    "health",
+    "telecom",
+    "transport",
+    "water",
+    "elections",
+    "media",
+    "defence_industry",
+    "technology",
+    "research",
+    "government_services",
+    "other",
 ]
 Basis = Literal[
-    "receiver_government", "third_party_government", "international_organisation", "it_security_company",
-    "media", "self_declared",
+    "receiver_government",
+    "third_party_government",
+    "international_organisation",
+    "it_security_company",
+    "media",
+    "self_declared",
 ]
 Form = Literal["political_statement", "technical_advisory", "indictment", "sanctions_listing"]
 ResponseType = Literal[
-    "statement", "demarche", "expulsion", "sanctions", "indictment", "countermeasure", "capacity_building",
+    "statement",
+    "demarche",
+    "expulsion",
+    "sanctions",
+    "indictment",
+    "countermeasure",
+    "capacity_building",
 ]
 EuToolbox = Literal["preventive", "cooperative", "stabilising", "restrictive", "support"]
 Slug = Code

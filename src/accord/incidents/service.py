@@ -12,7 +12,7 @@ from sqlalchemy.sql import Select
 
 from accord.core.errors import Problem
 from accord.core.records import Reference, Resource
-from accord.core.types import Str, QueryModel, Id, CountryCode
+from accord.core.types import CountryCode, Id, QueryModel, Str
 from accord.directory.models import Organisation, State
 from accord.incidents import schemas as s
 from accord.incidents.models import (
@@ -32,14 +32,6 @@ from accord.norms.models import Provision
 class ThreatActorFilter(QueryModel):
     sponsor_state: CountryCode | None = None
     attack_id: Str | None = None
-
-
-def _filter_actors(stmt: Select[Any], f: ThreatActorFilter) -> Select[Any]:
-    if f.sponsor_state:
-        stmt = stmt.where(ThreatActor.sponsor_state == f.sponsor_state)
-    if f.attack_id:
-        stmt = stmt.where(ThreatActor.attack_id == f.attack_id)
-    return stmt
 
 
 def actor_id_for(session: Session, ref: str) -> int | None:
@@ -66,11 +58,13 @@ class IncidentFilter(QueryModel):
 
 def _filter_incidents(stmt: Select[Any], f: IncidentFilter) -> Select[Any]:
     if f.attributed_state:
-        stmt = stmt.where(Incident.id.in_(
-            select(Attribution.incident_id).where(Attribution.attributed_state == f.attributed_state)))
+        stmt = stmt.where(
+            Incident.id.in_(select(Attribution.incident_id).where(Attribution.attributed_state == f.attributed_state))
+        )
     if f.attributing_state:
-        stmt = stmt.where(Incident.id.in_(
-            select(Attribution.incident_id).where(Attribution.by_state == f.attributing_state)))
+        stmt = stmt.where(
+            Incident.id.in_(select(Attribution.incident_id).where(Attribution.by_state == f.attributing_state))
+        )
     if f.receiver or f.sector or f.category:
         sub = select(IncidentReceiver.incident_id)
         if f.receiver:
@@ -80,8 +74,6 @@ def _filter_incidents(stmt: Select[Any], f: IncidentFilter) -> Select[Any]:
         if f.category:
             sub = sub.where(IncidentReceiver.category == f.category)
         stmt = stmt.where(Incident.id.in_(sub))
-    if f.type:
-        stmt = stmt.where(Incident.operation_type == f.type)
     if f.year_from:
         stmt = stmt.where(Incident.start_date >= dt.date(f.year_from, 1, 1))
     if f.year_to:
@@ -108,7 +100,9 @@ def _check_incident(session: Session, data: dict[str, Any]) -> list[Problem]:
     return problems
 
 
-def _incident_parts(data: dict[str, Any]) -> tuple[dict[str, Any], list[IncidentReceiver] | None, list[IncidentActor] | None]:
+def _incident_parts(
+    data: dict[str, Any],
+) -> tuple[dict[str, Any], list[IncidentReceiver] | None, list[IncidentActor] | None]:
     data = dict(data)
     receivers = data.pop("receivers", None)
     actor_ids = data.pop("actor_ids", None)
@@ -135,8 +129,12 @@ def _assign_incident(session: Session, obj: Any, changes: dict[str, Any]) -> Non
 
 
 def _view_incident(obj: Any) -> dict[str, Any]:
-    view = {name: getattr(obj, name) for name in s.IncidentCreate.model_fields if name not in ("receivers", "actor_ids")}
-    view["receivers"] = [{"state_code": r.state_code, "category": r.category, "sector": r.sector} for r in obj.receivers]
+    view = {
+        name: getattr(obj, name) for name in s.IncidentCreate.model_fields if name not in ("receivers", "actor_ids")
+    }
+    view["receivers"] = [
+        {"state_code": r.state_code, "category": r.category, "sector": r.sector} for r in obj.receivers
+    ]
     view["actor_ids"] = obj.actor_ids
     return view
 
@@ -158,13 +156,6 @@ class AttributionFilter(QueryModel):
 
 
 def _filter_attributions(stmt: Select[Any], f: AttributionFilter) -> Select[Any]:
-    for field, col in (("incident", Attribution.incident_id), ("by_state", Attribution.by_state),
-                       ("by_organisation", Attribution.by_organisation),
-                       ("attributed_state", Attribution.attributed_state), ("joint_group", Attribution.joint_group),
-                       ("basis", Attribution.basis), ("form", Attribution.form)):
-        value = getattr(f, field)
-        if value is not None:
-            stmt = stmt.where(col == value)
     if f.year_from:
         stmt = stmt.where(Attribution.date >= dt.date(f.year_from, 1, 1))
     if f.year_to:
@@ -182,82 +173,142 @@ class ResponseFilter(QueryModel):
     type: s.ResponseType | None = None
 
 
-def _filter_responses(stmt: Select[Any], f: ResponseFilter) -> Select[Any]:
-    for field, col in (("incident", Response.incident_id), ("by_state", Response.by_state),
-                       ("by_organisation", Response.by_organisation), ("against_state", Response.against_state),
-                       ("type", Response.type)):
-        value = getattr(f, field)
-        if value is not None:
-            stmt = stmt.where(col == value)
-    return stmt
-
-
 class NormFindingFilter(QueryModel):
     incident: Id | None = None
     provision: Id | None = None
     claimed_by_state: CountryCode | None = None
 
 
-def _filter_findings(stmt: Select[Any], f: NormFindingFilter) -> Select[Any]:
-    if f.incident is not None:
-        stmt = stmt.where(NormFinding.incident_id == f.incident)
-    if f.provision is not None:
-        stmt = stmt.where(NormFinding.provision_id == f.provision)
-    if f.claimed_by_state:
-        stmt = stmt.where(NormFinding.claimed_by_state == f.claimed_by_state)
-    return stmt
-
-
 THREAT_ACTORS = Resource(
-    name="actors", model=ThreatActor, create=s.ThreatActorCreate, update=s.ThreatActorUpdate,
-    out=s.ThreatActorOut, filters=ThreatActorFilter, apply_filters=_filter_actors,
-    search=("name", "aliases", "description", "attack_id"), sorts=("name", "id", "attack_id"),
-    references=(Reference("sponsor_state", State),), uniques=(("name",), ("attack_id",)),
+    name="actors",
+    model=ThreatActor,
+    create=s.ThreatActorCreate,
+    update=s.ThreatActorUpdate,
+    out=s.ThreatActorOut,
+    filters=ThreatActorFilter,
+    equal_filters={"sponsor_state": "sponsor_state", "attack_id": "attack_id"},
+    search=("name", "aliases", "description", "attack_id"),
+    fts="threat_actors_fts",
+    sorts=("name", "id", "attack_id"),
+    references=(Reference("sponsor_state", State),),
+    uniques=(("name",), ("attack_id",)),
 )
 INCIDENTS = Resource(
-    name="incidents", model=Incident, create=s.IncidentCreate, update=s.IncidentUpdate, out=s.IncidentOut,
-    filters=IncidentFilter, apply_filters=_filter_incidents, search=("name", "aliases", "description", "slug"),
+    name="incidents",
+    model=Incident,
+    create=s.IncidentCreate,
+    update=s.IncidentUpdate,
+    out=s.IncidentOut,
+    filters=IncidentFilter,
+    apply_filters=_filter_incidents,
+    equal_filters={"type": "operation_type"},
+    search=("name", "aliases", "description", "slug"),
+    fts="incidents_fts",
     sorts=("-start_date", "start_date", "name", "id", "disclosure_date", "intensity"),
-    uniques=(("slug",),), check=_check_incident, build=_build_incident, assign=_assign_incident,
+    uniques=(("slug",),),
+    check=_check_incident,
+    build=_build_incident,
+    assign=_assign_incident,
     view=_view_incident,
 )
 _INCIDENT_REF = Reference("incident_id", Incident, "id")
 ATTRIBUTIONS = Resource(
-    name="attributions", model=Attribution, create=s.AttributionCreate, update=s.AttributionUpdate,
-    out=s.AttributionOut, filters=AttributionFilter, apply_filters=_filter_attributions,
-    search=("by_company", "attributed_unit", "joint_group", "confidence"), sorts=("-date", "date", "id"),
-    references=(_INCIDENT_REF, Reference("by_state", State), Reference("by_organisation", Organisation),
-                Reference("attributed_state", State), Reference("attributed_actor_id", ThreatActor, "id")),
+    name="attributions",
+    model=Attribution,
+    create=s.AttributionCreate,
+    update=s.AttributionUpdate,
+    out=s.AttributionOut,
+    filters=AttributionFilter,
+    apply_filters=_filter_attributions,
+    equal_filters={
+        "incident": "incident_id",
+        "by_state": "by_state",
+        "by_organisation": "by_organisation",
+        "attributed_state": "attributed_state",
+        "joint_group": "joint_group",
+        "basis": "basis",
+        "form": "form",
+    },
+    search=("by_company", "attributed_unit", "joint_group", "confidence"),
+    sorts=("-date", "date", "id"),
+    references=(
+        _INCIDENT_REF,
+        Reference("by_state", State),
+        Reference("by_organisation", Organisation),
+        Reference("attributed_state", State),
+        Reference("attributed_actor_id", ThreatActor, "id"),
+    ),
 )
 RESPONSES = Resource(
-    name="responses", model=Response, create=s.ResponseCreate, update=s.ResponseUpdate, out=s.ResponseOut,
-    filters=ResponseFilter, apply_filters=_filter_responses, search=("against", "description"),
+    name="responses",
+    model=Response,
+    create=s.ResponseCreate,
+    update=s.ResponseUpdate,
+    out=s.ResponseOut,
+    filters=ResponseFilter,
+    equal_filters={
+        "incident": "incident_id",
+        "by_state": "by_state",
+        "by_organisation": "by_organisation",
+        "against_state": "against_state",
+        "type": "type",
+    },
+    search=("against", "description"),
     sorts=("-date", "date", "id"),
-    references=(_INCIDENT_REF, Reference("by_state", State), Reference("by_organisation", Organisation),
-                Reference("against_state", State)),
+    references=(
+        _INCIDENT_REF,
+        Reference("by_state", State),
+        Reference("by_organisation", Organisation),
+        Reference("against_state", State),
+    ),
 )
 NORM_FINDINGS = Resource(
-    name="norm-findings", model=NormFinding, create=s.NormFindingCreate, update=s.NormFindingUpdate,
-    out=s.NormFindingOut, filters=NormFindingFilter, apply_filters=_filter_findings, search=("note",),
+    name="norm-findings",
+    model=NormFinding,
+    create=s.NormFindingCreate,
+    update=s.NormFindingUpdate,
+    out=s.NormFindingOut,
+    filters=NormFindingFilter,
+    equal_filters={"incident": "incident_id", "provision": "provision_id", "claimed_by_state": "claimed_by_state"},
+    search=("note",),
     sorts=("-date", "date", "id"),
-    references=(_INCIDENT_REF, Reference("provision_id", Provision, "id"),
-                Reference("claimed_by_state", State), Reference("claimed_by_organisation", Organisation)),
+    references=(
+        _INCIDENT_REF,
+        Reference("provision_id", Provision, "id"),
+        Reference("claimed_by_state", State),
+        Reference("claimed_by_organisation", Organisation),
+    ),
 )
 
 RESOURCES = (THREAT_ACTORS, INCIDENTS, ATTRIBUTIONS, RESPONSES, NORM_FINDINGS)
 
 
 def _brief(incidents: Any) -> list[dict[str, Any]]:
-    return [{"id": i.id, "slug": i.slug, "name": i.name, "start_date": i.start_date,
-             "operation_type": i.operation_type, "intensity": i.intensity} for i in incidents]
+    return [
+        {
+            "id": i.id,
+            "slug": i.slug,
+            "name": i.name,
+            "start_date": i.start_date,
+            "operation_type": i.operation_type,
+            "intensity": i.intensity,
+        }
+        for i in incidents
+    ]
 
 
 def record_of_state(session: Session, code: str) -> dict[str, Any]:
     """Everything the incident record says about one state: suffered, attributed to it, its claims and measures."""
-    suffered = session.scalars(select(Incident).where(Incident.id.in_(
-        select(IncidentReceiver.incident_id).where(IncidentReceiver.state_code == code))).order_by(Incident.start_date))
-    accused = session.scalars(select(Incident).where(Incident.id.in_(
-        select(Attribution.incident_id).where(Attribution.attributed_state == code))).order_by(Incident.start_date))
+    suffered = session.scalars(
+        select(Incident)
+        .where(Incident.id.in_(select(IncidentReceiver.incident_id).where(IncidentReceiver.state_code == code)))
+        .order_by(Incident.start_date)
+    )
+    accused = session.scalars(
+        select(Incident)
+        .where(Incident.id.in_(select(Attribution.incident_id).where(Attribution.attributed_state == code)))
+        .order_by(Incident.start_date)
+    )
     made = session.scalars(select(Attribution).where(Attribution.by_state == code).order_by(Attribution.date))
     taken = session.scalars(select(Response).where(Response.by_state == code).order_by(Response.date))
     received = session.scalars(select(Response).where(Response.against_state == code).order_by(Response.date))
@@ -265,10 +316,12 @@ def record_of_state(session: Session, code: str) -> dict[str, Any]:
     return {
         "incidents_suffered": _brief(suffered),
         "incidents_attributed_to": _brief(accused),
-        "attributions_made": [s.AttributionOut.model_validate(a).model_dump()
-                              | {"joint": a.joint_group is not None} for a in made],
+        "attributions_made": [
+            s.AttributionOut.model_validate(a).model_dump() | {"joint": a.joint_group is not None} for a in made
+        ],
         "responses_taken": [s.ResponseOut.model_validate(r).model_dump() for r in taken],
         "responses_received": [s.ResponseOut.model_validate(r).model_dump() for r in received],
-        "sponsored_actors": [{"id": a.id, "name": a.name, "attack_id": a.attack_id, "unit": a.sponsor_unit}
-                             for a in sponsored],
+        "sponsored_actors": [
+            {"id": a.id, "name": a.name, "attack_id": a.attack_id, "unit": a.sponsor_unit} for a in sponsored
+        ],
     }

@@ -7,7 +7,19 @@ from typing import Literal
 
 from pydantic import Field
 
-from accord.core.types import Str, Precision, Code, CountryCode, Name, OutSchema, Schema, SourcedIn, SourcedPatch, Text, check_order
+from accord.core.types import (
+    Code,
+    CountryCode,
+    Name,
+    OutSchema,
+    Precision,
+    Schema,
+    SourcedIn,
+    SourcedPatch,
+    Str,
+    Text,
+    check_order,
+)
 
 InstrumentKind = Literal["treaty", "protocol", "political_commitment", "voluntary_norms", "expert_manual"]
 CommitmentStatus = Literal["signed", "ratified", "acceded", "endorsed", "withdrawn"]

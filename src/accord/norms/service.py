@@ -6,11 +6,10 @@ from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from sqlalchemy.sql import Select
 
 from accord.core.errors import NotFound
 from accord.core.records import Reference, Resource
-from accord.core.types import Str, QueryModel, CountryCode
+from accord.core.types import CountryCode, QueryModel, Str
 from accord.directory.models import Organisation, State
 from accord.norms import schemas as s
 from accord.norms.models import Commitment, Instrument, Provision
@@ -21,20 +20,8 @@ class InstrumentFilter(QueryModel):
     organisation: Str | None = None
 
 
-def _filter_instruments(stmt: Select[Any], f: InstrumentFilter) -> Select[Any]:
-    if f.kind:
-        stmt = stmt.where(Instrument.kind == f.kind)
-    if f.organisation:
-        stmt = stmt.where(Instrument.organisation_code == f.organisation)
-    return stmt
-
-
 class ProvisionFilter(QueryModel):
     instrument: Str | None = None
-
-
-def _filter_provisions(stmt: Select[Any], f: ProvisionFilter) -> Select[Any]:
-    return stmt.where(Provision.instrument_code == f.instrument) if f.instrument else stmt
 
 
 class CommitmentFilter(QueryModel):
@@ -43,31 +30,40 @@ class CommitmentFilter(QueryModel):
     status: s.CommitmentStatus | None = None
 
 
-def _filter_commitments(stmt: Select[Any], f: CommitmentFilter) -> Select[Any]:
-    if f.instrument:
-        stmt = stmt.where(Commitment.instrument_code == f.instrument)
-    if f.state:
-        stmt = stmt.where(Commitment.state_code == f.state)
-    if f.status:
-        stmt = stmt.where(Commitment.status == f.status)
-    return stmt
-
-
 INSTRUMENTS = Resource(
-    name="instruments", model=Instrument, key="code", create=s.InstrumentCreate, update=s.InstrumentUpdate,
-    out=s.InstrumentOut, filters=InstrumentFilter, apply_filters=_filter_instruments,
-    search=("name", "short_name", "code", "description"), sorts=("code", "name", "adopted"),
+    name="instruments",
+    model=Instrument,
+    key="code",
+    create=s.InstrumentCreate,
+    update=s.InstrumentUpdate,
+    out=s.InstrumentOut,
+    filters=InstrumentFilter,
+    equal_filters={"kind": "kind", "organisation": "organisation_code"},
+    search=("name", "short_name", "code", "description"),
+    sorts=("code", "name", "adopted"),
     references=(Reference("organisation_code", Organisation),),
 )
 PROVISIONS = Resource(
-    name="provisions", model=Provision, create=s.ProvisionCreate, update=s.ProvisionUpdate, out=s.ProvisionOut,
-    filters=ProvisionFilter, apply_filters=_filter_provisions, search=("title", "summary", "code"),
-    sorts=("id", "position", "code"), references=(Reference("instrument_code", Instrument),),
+    name="provisions",
+    model=Provision,
+    create=s.ProvisionCreate,
+    update=s.ProvisionUpdate,
+    out=s.ProvisionOut,
+    filters=ProvisionFilter,
+    equal_filters={"instrument": "instrument_code"},
+    search=("title", "summary", "code"),
+    sorts=("id", "position", "code"),
+    references=(Reference("instrument_code", Instrument),),
     uniques=(("instrument_code", "code"),),
 )
 COMMITMENTS = Resource(
-    name="commitments", model=Commitment, create=s.CommitmentCreate, update=s.CommitmentUpdate,
-    out=s.CommitmentOut, filters=CommitmentFilter, apply_filters=_filter_commitments,
+    name="commitments",
+    model=Commitment,
+    create=s.CommitmentCreate,
+    update=s.CommitmentUpdate,
+    out=s.CommitmentOut,
+    filters=CommitmentFilter,
+    equal_filters={"instrument": "instrument_code", "state": "state_code", "status": "status"},
     sorts=("id", "date", "state_code", "instrument_code"),
     references=(Reference("instrument_code", Instrument), Reference("state_code", State)),
     uniques=(("instrument_code", "state_code", "status", "date"),),
@@ -98,8 +94,14 @@ def commitments_of(session: Session, code: str) -> list[dict[str, Any]]:
         .order_by(Commitment.instrument_code, Commitment.date.nulls_last())
     )
     return [
-        {"instrument_code": c.instrument_code, "instrument_name": short or name, "status": c.status,
-         "date": c.date, "reservations": c.reservations, "sources": c.sources}
+        {
+            "instrument_code": c.instrument_code,
+            "instrument_name": short or name,
+            "status": c.status,
+            "date": c.date,
+            "reservations": c.reservations,
+            "sources": c.sources,
+        }
         for c, name, short in rows
     ]
 
@@ -117,6 +119,7 @@ def instrument_status_counts(session: Session, code: str) -> dict[str, int]:
         raise NotFound(f"no instrument {code!r}")
     rows = session.execute(
         select(Commitment.status, func.count(func.distinct(Commitment.state_code)))
-        .where(Commitment.instrument_code == code).group_by(Commitment.status)
+        .where(Commitment.instrument_code == code)
+        .group_by(Commitment.status)
     )
     return dict(rows.all())

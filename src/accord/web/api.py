@@ -35,16 +35,23 @@ def build_router(max_limit: int, default_limit: int) -> APIRouter:
     api = APIRouter(prefix="/api/v1")
 
     @api.get("/states/{code}/profile", tags=["states"], summary="Everything about one state")
-    def profile(session: DbSession, code: Annotated[str, Path(max_length=2, pattern=r"^[A-Za-z]{2}$")]) -> dict[str, Any]:
+    def profile(
+        session: DbSession, code: Annotated[str, Path(max_length=2, pattern=r"^[A-Za-z]{2}$")]
+    ) -> dict[str, Any]:
         return state_profile(session, code.upper())
 
     @api.get("/instruments/{code}/status", tags=["instruments"], summary="Number of states per commitment status")
-    def instrument_status(session: DbSession, code: Annotated[str, Path(max_length=40, pattern=TEXT_PATTERN)]) -> dict[str, int]:
+    def instrument_status(
+        session: DbSession, code: Annotated[str, Path(max_length=40, pattern=TEXT_PATTERN)]
+    ) -> dict[str, int]:
         return norms.instrument_status_counts(session, code)
 
     @api.get("/search", response_model=SearchResults, tags=["search"], summary="Full-text search across records")
-    def search(session: DbSession, q: Annotated[str, Query(min_length=1, max_length=200, pattern=TEXT_PATTERN)],
-               limit: Annotated[int, Query(ge=1, le=100)] = 20) -> Any:
+    def search(
+        session: DbSession,
+        q: Annotated[str, Query(min_length=1, max_length=200, pattern=TEXT_PATTERN)],
+        limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    ) -> Any:
         return {"q": q, "hits": search_everything(session, q, limit=limit)}
 
     for res in RESOURCES:

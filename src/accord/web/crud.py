@@ -4,7 +4,6 @@ Each route parses input, calls one service function and serialises the result; t
 the same for every resource, so they are written once, here.
 """
 
-
 import csv
 import io
 import json
@@ -17,14 +16,17 @@ from pydantic import BaseModel, create_model
 
 from accord.core import records
 from accord.core.records import Resource
+from accord.web.deps import DbSession
 
 TEXT_PATTERN = r"^[^\x00]*$"  # NUL cannot be stored or searched in PostgreSQL
-from accord.web.deps import DbSession
 
 
 def page_model(res: Resource) -> type[BaseModel]:
-    return create_model(f"{res.out.__name__.removesuffix('Out')}Page", items=(list[res.out], ...),  # type: ignore[name-defined]
-                        next_cursor=(str | None, None))
+    return create_model(
+        f"{res.out.__name__.removesuffix('Out')}Page",
+        items=(list[res.out], ...),  # type: ignore[name-defined]
+        next_cursor=(str | None, None),
+    )
 
 
 def _out(res: Resource, obj: Any) -> dict[str, Any]:
@@ -63,26 +65,39 @@ def crud_router(res: Resource, *, max_limit: int = 1000, default_limit: int = 50
     router = APIRouter(prefix=f"/{res.name}", tags=[res.name])
     Filters = res.filters or create_model(f"{res.name}Filters")
     Page = page_model(res)
-    Key = Annotated[int, Path(ge=1, le=2**31 - 1)] if records.key_type(res) is int else Annotated[str, Path(max_length=120, pattern=TEXT_PATTERN)]
+    Key = (
+        Annotated[int, Path(ge=1, le=2**31 - 1)]
+        if records.key_type(res) is int
+        else Annotated[str, Path(max_length=120, pattern=TEXT_PATTERN)]
+    )
     label = res.name.replace("-", " ")
-    sort_values = tuple(dict.fromkeys([*res.sorts, *("-" + s.lstrip("-") for s in res.sorts),
-                                       *(s.lstrip("-") for s in res.sorts)]))
+    sort_values = tuple(
+        dict.fromkeys([*res.sorts, *("-" + s.lstrip("-") for s in res.sorts), *(s.lstrip("-") for s in res.sorts)])
+    )
     Sort = Literal[sort_values]  # type: ignore[valid-type]
 
     @router.get("", response_model=Page, summary=f"List {label}")
     def list_(
         session: DbSession,
         filters: Annotated[Filters, Query()],  # type: ignore[valid-type]
-        q: Annotated[str | None, Query(max_length=200, pattern=TEXT_PATTERN, description="case-insensitive text search")] = None,
+        q: Annotated[
+            str | None, Query(max_length=200, pattern=TEXT_PATTERN, description="case-insensitive text search")
+        ] = None,
         sort: Annotated[Sort | None, Query(description="field to sort by; prefix - for descending")] = None,
-        cursor: Annotated[str | None, Query(max_length=2000, pattern=r"^[A-Za-z0-9_-]*$", description="next_cursor of the previous page")] = None,
+        cursor: Annotated[
+            str | None,
+            Query(max_length=2000, pattern=r"^[A-Za-z0-9_-]*$", description="next_cursor of the previous page"),
+        ] = None,
         limit: Annotated[int, Query(ge=1, le=max_limit)] = default_limit,
     ) -> Any:
         page = records.list_records(session, res, filters=filters, q=q, sort=sort, cursor=cursor, limit=limit)
         return {"items": [_out(res, o) for o in page.items], "next_cursor": page.next_cursor}
 
-    @router.get("/export", summary=f"Export {label} as CSV or JSON",
-                responses={200: {"content": {"text/csv": {}, "application/json": {}}}})
+    @router.get(
+        "/export",
+        summary=f"Export {label} as CSV or JSON",
+        responses={200: {"content": {"text/csv": {}, "application/json": {}}}},
+    )
     def export(
         session: DbSession,
         filters: Annotated[Filters, Query()],  # type: ignore[valid-type]
@@ -94,15 +109,21 @@ def crud_router(res: Resource, *, max_limit: int = 1000, default_limit: int = 50
         headers = {"Content-Disposition": f'attachment; filename="{res.name}.{format}"'}
         return StreamingResponse(export_rows(res, objs, format), media_type=media, headers=headers)
 
-    @router.get("/{key}", response_model=res.out, summary=f"Read one of {label}",
-                responses={404: {"description": "not found"}})
+    @router.get(
+        "/{key}", response_model=res.out, summary=f"Read one of {label}", responses={404: {"description": "not found"}}
+    )
     def read(session: DbSession, key: Key, response: Response) -> Any:  # type: ignore[valid-type]
         obj = records.get_record(session, res, key)
         response.headers["ETag"] = records.etag(obj)
         return _out(res, obj)
 
-    @router.post("", response_model=res.out, status_code=201, summary=f"Create one of {label}",
-                 responses={422: {"description": "invalid input (problem+json)"}})
+    @router.post(
+        "",
+        response_model=res.out,
+        status_code=201,
+        summary=f"Create one of {label}",
+        responses={422: {"description": "invalid input (problem+json)"}},
+    )
     def create(session: DbSession, payload: res.create, response: Response) -> Any:  # type: ignore[name-defined]
         obj = records.create_record(session, res, payload)
         session.commit()
@@ -110,19 +131,35 @@ def crud_router(res: Resource, *, max_limit: int = 1000, default_limit: int = 50
         response.headers["Location"] = f"{router.prefix}/{getattr(obj, res.key)}"
         return _out(res, obj)
 
-    @router.patch("/{key}", response_model=res.out, summary=f"Update one of {label} (If-Match required)",
-                  responses={404: {}, 412: {"description": "ETag mismatch"}, 428: {"description": "If-Match missing"}})
-    def update(session: DbSession, key: Key, payload: res.update, response: Response,  # type: ignore[name-defined,valid-type]
-               if_match: Annotated[str | None, Header()] = None) -> Any:
+    @router.patch(
+        "/{key}",
+        response_model=res.out,
+        summary=f"Update one of {label} (If-Match required)",
+        responses={404: {}, 412: {"description": "ETag mismatch"}, 428: {"description": "If-Match missing"}},
+    )
+    def update(
+        session: DbSession,
+        key: Key,
+        payload: res.update,
+        response: Response,  # type: ignore[name-defined,valid-type]
+        if_match: Annotated[str | None, Header()] = None,
+    ) -> Any:
         obj = records.update_record(session, res, key, payload, if_match)
         session.commit()
         response.headers["ETag"] = records.etag(obj)
         return _out(res, obj)
 
-    @router.delete("/{key}", status_code=204, summary=f"Delete one of {label}",
-                   responses={404: {}, 412: {"description": "ETag mismatch"}})
-    def delete(session: DbSession, key: Key,  # type: ignore[valid-type]
-               if_match: Annotated[str | None, Header()] = None) -> Response:
+    @router.delete(
+        "/{key}",
+        status_code=204,
+        summary=f"Delete one of {label}",
+        responses={404: {}, 412: {"description": "ETag mismatch"}},
+    )
+    def delete(
+        session: DbSession,
+        key: Key,  # type: ignore[valid-type]
+        if_match: Annotated[str | None, Header()] = None,
+    ) -> Response:
         records.delete_record(session, res, key, if_match)
         session.commit()
         return Response(status_code=204)

@@ -14,10 +14,21 @@ from accord.core.errors import AccordError, Problem
 PROBLEM = "application/problem+json"
 
 
-def problem_response(status: int, title: str, detail: str, slug: str, problems: list[Problem] | None = None,
-                     instance: str | None = None, headers: dict[str, str] | None = None) -> JSONResponse:
-    body: dict[str, Any] = {"type": f"https://accord.example/problems/{slug}", "title": title, "status": status,
-                            "detail": detail}
+def problem_response(
+    status: int,
+    title: str,
+    detail: str,
+    slug: str,
+    problems: list[Problem] | None = None,
+    instance: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> JSONResponse:
+    body: dict[str, Any] = {
+        "type": f"https://accord.example/problems/{slug}",
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
     if instance:
         body["instance"] = instance
     if problems:
@@ -39,14 +50,27 @@ async def _domain(request: Request, exc: AccordError) -> JSONResponse:
 
 async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
     problems = [Problem(_loc(tuple(e["loc"])), str(e["msg"]).removeprefix("Value error, ")) for e in exc.errors()]
-    return problem_response(422, "Invalid input", f"{len(problems)} problem(s) in the request", "invalid-input",
-                            problems, str(request.url.path))
+    return problem_response(
+        422,
+        "Invalid input",
+        f"{len(problems)} problem(s) in the request",
+        "invalid-input",
+        problems,
+        str(request.url.path),
+    )
 
 
 async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
     slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
-    return problem_response(exc.status_code, str(exc.detail), str(exc.detail), slug, None, str(request.url.path),
-                            getattr(exc, "headers", None))
+    return problem_response(
+        exc.status_code,
+        str(exc.detail),
+        str(exc.detail),
+        slug,
+        None,
+        str(request.url.path),
+        getattr(exc, "headers", None),
+    )
 
 
 def install(app: FastAPI) -> None:

@@ -6,6 +6,7 @@ On SQLite nothing changes: its B-tree on (start_date, id) already serves the new
 Revision ID: 0002
 Revises: 0001
 """
+
 from alembic import op
 
 revision = "0002"
