@@ -44,12 +44,35 @@ def _copy(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> Non
             copy.write_row(values)
 
 
+def _executemany(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
+    """DB-API executemany with values already converted by each column type's bind processor.
+
+    Same stored values as SQLAlchemy's own insert, without its per-row parameter machinery.
+    """
+    defaults = _defaults(table)
+    names = list(dict.fromkeys([*rows[0].keys(), *defaults]))
+    procs = [table.c[n].type.bind_processor(conn.dialect) for n in names]
+    plan = [(n, p, defaults.get(n)) for n, p in zip(names, procs, strict=True)]
+    params = []
+    for row in rows:
+        values = []
+        for n, proc, default in plan:
+            v = row[n] if n in row else default()  # type: ignore[misc]
+            values.append(proc(v) if proc is not None and v is not None else v)
+        params.append(tuple(values))
+    marks = ", ".join("?" for _ in names)
+    cols = ", ".join(f'"{n}"' for n in names)
+    conn.exec_driver_sql(f'INSERT INTO "{table.name}" ({cols}) VALUES ({marks})', params)
+
+
 def insert_rows(conn: Connection, table: Table, rows: Sequence[dict[str, Any]]) -> None:
-    """Insert many rows in one go: COPY on PostgreSQL, executemany elsewhere."""
+    """Insert many rows in one go: COPY on PostgreSQL, a raw executemany on SQLite, Core otherwise."""
     if not rows:
         return
     if conn.dialect.name == "postgresql":
         _copy(conn, table, rows)
+    elif conn.dialect.name == "sqlite":
+        _executemany(conn, table, rows)
     else:
         conn.execute(insert(table), list(rows))
 

@@ -92,6 +92,8 @@ def check_order(start_field: str, end_field: str) -> Any:
     """A field validator on ``end_field``: it may not be before ``start_field`` (declared earlier)."""
 
     def _check(cls: Any, value: Any, info: ValidationInfo) -> Any:
+        if value is None:
+            return value
         start = info.data.get(start_field)
         if start is not None and value is not None and value < start:
             raise ValueError(f"{end_field} ({value}) is before {start_field} ({start})")

@@ -83,9 +83,10 @@ def exactly_one(*names: str) -> Any:
     """Field validator for the last of ``names``: exactly one of them must be set."""
 
     def _check(cls: Any, value: Any, info: ValidationInfo) -> Any:
-        given = [n for n in names[:-1] if info.data.get(n) is not None] + ([names[-1]] if value is not None else [])
-        if len(given) != 1:
-            raise ValueError(f"exactly one of {', '.join(names)} must be given (got {len(given)})")
+        data = info.data  # built on each access: read it once
+        given = sum(data.get(n) is not None for n in names[:-1]) + (value is not None)
+        if given != 1:
+            raise ValueError(f"exactly one of {', '.join(names)} must be given (got {given})")
         return value
 
     return field_validator(names[-1])(_check)
