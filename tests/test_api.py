@@ -208,3 +208,26 @@ def test_state_profile(client):
 def test_unknown_route_is_problem_json(client):
     r = client.get("/api/v1/nothing-here")
     assert r.status_code == 404 and problem_fields(r) == set()
+
+
+def test_referenced_records_cannot_be_deleted(client):
+    r = client.delete("/api/v1/states/FR")
+    assert r.status_code == 409 and problem_fields(r) == {"code"}
+    assert client.get("/api/v1/states/FR").status_code == 200
+    apt28 = client.get("/api/v1/actors", params={"attack_id": "G0007"}).json()["items"][0]
+    assert client.delete(f"/api/v1/actors/{apt28['id']}").status_code == 409
+
+
+def test_deleting_an_incident_removes_its_attributions(client, unique):
+    inc = make_incident(client, f"del-{unique}")
+    body = {
+        "incident_id": inc["id"],
+        "by_state": "EE",
+        "attributed_state": "RU",
+        "basis": "receiver_government",
+        "form": "political_statement",
+        **SRC,
+    }
+    att = client.post("/api/v1/attributions", json=body).json()
+    assert client.delete(f"/api/v1/incidents/{inc['id']}").status_code == 204
+    assert client.get(f"/api/v1/attributions/{att['id']}").status_code == 404

@@ -62,7 +62,10 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         engine = create_engine(url, connect_args={"check_same_thread": False}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine
-    return create_engine(url, pool_pre_ping=True, **kwargs)
+    # psycopg prepares a statement after 5 runs and PostgreSQL may then switch to a generic plan,
+    # which cannot use the trigram indexes for a bound ILIKE pattern: plan every query with its values.
+    connect_args = {"prepare_threshold": None} if url.startswith("postgresql+psycopg") else {}
+    return create_engine(url, pool_pre_ping=True, connect_args=connect_args, **kwargs)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

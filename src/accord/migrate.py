@@ -14,6 +14,18 @@ from accord.core.errors import NotMigrated
 
 _HERE = Path(__file__).parent / "migrations"
 
+# Indexes created by hand-written, PostgreSQL-only migrations (see 0002); autogenerate must keep them.
+_MANUAL_INDEXES = ("_trgm", "_desc")
+
+
+def include_object(obj: object, name: str | None, type_: str, reflected: bool, compare_to: object) -> bool:
+    """Leave alone what hand-written migrations made: PostgreSQL indexes (0002), SQLite FTS tables (0003)."""
+    if not reflected or compare_to is not None:
+        return True
+    if type_ == "index" and str(name).endswith(_MANUAL_INDEXES):
+        return False
+    return not (type_ == "table" and "_fts" in str(name))
+
 
 def alembic_config() -> Config:
     cfg = Config()

@@ -17,10 +17,12 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import String, and_, cast, false, or_, select, text
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
 from accord.core.errors import (
+    Conflict,
     Duplicate,
     Invalid,
     InvalidCursor,
@@ -348,7 +350,13 @@ def delete_record(session: Session, res: Resource, key: Any, if_match: str | Non
     if if_match is not None:
         _check_etag(obj, if_match)
     session.delete(obj)
-    session.flush()
+    try:
+        session.flush()
+    except IntegrityError as exc:  # a RESTRICT foreign key: other records still refer to this one
+        raise Conflict(
+            f"{res.name} {key!r} is still referred to by other records; delete or change those first",
+            [Problem(res.key, "still referenced")],
+        ) from exc
 
 
 def problems_from_validation(

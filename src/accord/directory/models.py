@@ -45,7 +45,7 @@ class Membership(Tracked, Sourced, Base):
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     organisation_code: Mapped[str] = mapped_column(ForeignKey("organisations.code", ondelete="CASCADE"))
-    state_code: Mapped[str] = mapped_column(ForeignKey("states.code", ondelete="CASCADE"))
+    state_code: Mapped[str] = mapped_column(ForeignKey("states.code", ondelete="RESTRICT"))
     role: Mapped[str] = mapped_column(String(20), default="member")
     joined: Mapped[dt.date | None] = mapped_column(Date)
     left: Mapped[dt.date | None] = mapped_column(Date)
@@ -58,7 +58,7 @@ class Agency(Tracked, Sourced, Base):
 
     __tablename__ = "agencies"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    state_code: Mapped[str] = mapped_column(ForeignKey("states.code", ondelete="CASCADE"), index=True)
+    state_code: Mapped[str] = mapped_column(ForeignKey("states.code", ondelete="RESTRICT"), index=True)
     name: Mapped[str] = mapped_column(String(300))
     kind: Mapped[str] = mapped_column(String(40))
     website: Mapped[str | None] = mapped_column(String(2000))
@@ -69,7 +69,7 @@ class PointOfContact(Tracked, Sourced, Base):
 
     __tablename__ = "points_of_contact"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    state_code: Mapped[str] = mapped_column(ForeignKey("states.code", ondelete="CASCADE"), index=True)
+    state_code: Mapped[str] = mapped_column(ForeignKey("states.code", ondelete="RESTRICT"), index=True)
     agency_id: Mapped[int | None] = mapped_column(ForeignKey("agencies.id", ondelete="SET NULL"))
     role: Mapped[str] = mapped_column(String(20))  # diplomatic | technical | 24-7
     name: Mapped[str] = mapped_column(String(300))

@@ -20,7 +20,7 @@ class ThreatActor(Tracked, Sourced, Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     aliases: Mapped[list[str]] = mapped_column(JSON, default=list)
     description: Mapped[str | None] = mapped_column(Text)
-    sponsor_state: Mapped[str | None] = mapped_column(ForeignKey("states.code", ondelete="SET NULL"), index=True)
+    sponsor_state: Mapped[str | None] = mapped_column(ForeignKey("states.code", ondelete="RESTRICT"), index=True)
     sponsor_unit: Mapped[str | None] = mapped_column(String(300))
     sponsor_sources: Mapped[list[str]] = mapped_column(JSON, default=list)
 
@@ -60,7 +60,7 @@ class IncidentReceiver(Base):
     __table_args__ = (Index("ix_receivers_state_incident", "state_code", "incident_id"),)
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
-    state_code: Mapped[str | None] = mapped_column(ForeignKey("states.code", ondelete="CASCADE"))
+    state_code: Mapped[str | None] = mapped_column(ForeignKey("states.code", ondelete="RESTRICT"))
     category: Mapped[str] = mapped_column(String(40))
     sector: Mapped[str | None] = mapped_column(String(40), index=True)
 
@@ -71,7 +71,7 @@ class IncidentActor(Base):
     __tablename__ = "incident_actors"
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), primary_key=True)
     actor_id: Mapped[int] = mapped_column(
-        ForeignKey("threat_actors.id", ondelete="CASCADE"), primary_key=True, index=True
+        ForeignKey("threat_actors.id", ondelete="RESTRICT"), primary_key=True, index=True
     )
 
 
@@ -85,13 +85,13 @@ class Attribution(Tracked, Sourced, Base):
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
-    by_state: Mapped[str | None] = mapped_column(ForeignKey("states.code", ondelete="CASCADE"))
-    by_organisation: Mapped[str | None] = mapped_column(ForeignKey("organisations.code", ondelete="CASCADE"))
+    by_state: Mapped[str | None] = mapped_column(ForeignKey("states.code", ondelete="RESTRICT"))
+    by_organisation: Mapped[str | None] = mapped_column(ForeignKey("organisations.code", ondelete="RESTRICT"))
     by_company: Mapped[str | None] = mapped_column(String(200))
-    attributed_state: Mapped[str | None] = mapped_column(ForeignKey("states.code", ondelete="CASCADE"))
+    attributed_state: Mapped[str | None] = mapped_column(ForeignKey("states.code", ondelete="RESTRICT"))
     attributed_unit: Mapped[str | None] = mapped_column(String(300))
     attributed_actor_id: Mapped[int | None] = mapped_column(
-        ForeignKey("threat_actors.id", ondelete="SET NULL"), index=True
+        ForeignKey("threat_actors.id", ondelete="RESTRICT"), index=True
     )
     date: Mapped[dt.date | None] = mapped_column(Date, index=True)
     basis: Mapped[str] = mapped_column(String(40))
@@ -106,9 +106,9 @@ class Response(Tracked, Sourced, Base):
     __tablename__ = "responses"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
-    by_state: Mapped[str | None] = mapped_column(ForeignKey("states.code", ondelete="CASCADE"), index=True)
-    by_organisation: Mapped[str | None] = mapped_column(ForeignKey("organisations.code", ondelete="CASCADE"))
-    against_state: Mapped[str | None] = mapped_column(ForeignKey("states.code", ondelete="CASCADE"), index=True)
+    by_state: Mapped[str | None] = mapped_column(ForeignKey("states.code", ondelete="RESTRICT"), index=True)
+    by_organisation: Mapped[str | None] = mapped_column(ForeignKey("organisations.code", ondelete="RESTRICT"))
+    against_state: Mapped[str | None] = mapped_column(ForeignKey("states.code", ondelete="RESTRICT"), index=True)
     against: Mapped[str | None] = mapped_column(Text)
     date: Mapped[dt.date | None] = mapped_column(Date)
     type: Mapped[str] = mapped_column(String(40), index=True)
@@ -122,8 +122,8 @@ class NormFinding(Tracked, Sourced, Base):
     __tablename__ = "norm_findings"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     incident_id: Mapped[int] = mapped_column(ForeignKey("incidents.id", ondelete="CASCADE"), index=True)
-    provision_id: Mapped[int] = mapped_column(ForeignKey("provisions.id", ondelete="CASCADE"), index=True)
-    claimed_by_state: Mapped[str | None] = mapped_column(ForeignKey("states.code", ondelete="CASCADE"))
-    claimed_by_organisation: Mapped[str | None] = mapped_column(ForeignKey("organisations.code", ondelete="CASCADE"))
+    provision_id: Mapped[int] = mapped_column(ForeignKey("provisions.id", ondelete="RESTRICT"), index=True)
+    claimed_by_state: Mapped[str | None] = mapped_column(ForeignKey("states.code", ondelete="RESTRICT"))
+    claimed_by_organisation: Mapped[str | None] = mapped_column(ForeignKey("organisations.code", ondelete="RESTRICT"))
     date: Mapped[dt.date | None] = mapped_column(Date)
     note: Mapped[str | None] = mapped_column(Text)

@@ -22,7 +22,7 @@ class Instrument(Tracked, Sourced, Base):
     opened_for_signature: Mapped[dt.date | None] = mapped_column(Date)
     entry_into_force: Mapped[dt.date | None] = mapped_column(Date)
     depositary: Mapped[str | None] = mapped_column(String(300))
-    organisation_code: Mapped[str | None] = mapped_column(ForeignKey("organisations.code", ondelete="SET NULL"))
+    organisation_code: Mapped[str | None] = mapped_column(ForeignKey("organisations.code", ondelete="RESTRICT"))
     reference: Mapped[str | None] = mapped_column(String(200))
     description: Mapped[str | None] = mapped_column(Text)
 
@@ -52,7 +52,7 @@ class Commitment(Tracked, Sourced, Base):
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     instrument_code: Mapped[str] = mapped_column(ForeignKey("instruments.code", ondelete="CASCADE"))
-    state_code: Mapped[str] = mapped_column(ForeignKey("states.code", ondelete="CASCADE"))
+    state_code: Mapped[str] = mapped_column(ForeignKey("states.code", ondelete="RESTRICT"))
     status: Mapped[str] = mapped_column(String(20))
     date: Mapped[dt.date | None] = mapped_column(Date)
     date_precision: Mapped[str] = mapped_column(String(10), default="day")

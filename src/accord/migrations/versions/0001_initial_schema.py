@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-27 13:08:31.269868
+Create Date: 2026-11-27 13:30:58.197230
 """
 
 import sqlalchemy as sa
@@ -90,7 +90,7 @@ def upgrade() -> None:
         sa.Column("sources", sa.JSON(), nullable=False),
         sa.Column("as_of", sa.Date(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["state_code"], ["states.code"], name=op.f("fk_agencies_state_code_states"), ondelete="CASCADE"
+            ["state_code"], ["states.code"], name=op.f("fk_agencies_state_code_states"), ondelete="RESTRICT"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_agencies")),
     )
@@ -111,7 +111,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["state_code"], ["states.code"], name=op.f("fk_incident_receivers_state_code_states"), ondelete="CASCADE"
+            ["state_code"], ["states.code"], name=op.f("fk_incident_receivers_state_code_states"), ondelete="RESTRICT"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_incident_receivers")),
     )
@@ -142,7 +142,7 @@ def upgrade() -> None:
             ["organisation_code"],
             ["organisations.code"],
             name=op.f("fk_instruments_organisation_code_organisations"),
-            ondelete="SET NULL",
+            ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("code", name=op.f("pk_instruments")),
     )
@@ -167,7 +167,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["state_code"], ["states.code"], name=op.f("fk_memberships_state_code_states"), ondelete="CASCADE"
+            ["state_code"], ["states.code"], name=op.f("fk_memberships_state_code_states"), ondelete="RESTRICT"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_memberships")),
         sa.UniqueConstraint("organisation_code", "state_code", "joined", name="uq_membership"),
@@ -193,16 +193,16 @@ def upgrade() -> None:
         sa.Column("sources", sa.JSON(), nullable=False),
         sa.Column("as_of", sa.Date(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["against_state"], ["states.code"], name=op.f("fk_responses_against_state_states"), ondelete="CASCADE"
+            ["against_state"], ["states.code"], name=op.f("fk_responses_against_state_states"), ondelete="RESTRICT"
         ),
         sa.ForeignKeyConstraint(
             ["by_organisation"],
             ["organisations.code"],
             name=op.f("fk_responses_by_organisation_organisations"),
-            ondelete="CASCADE",
+            ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
-            ["by_state"], ["states.code"], name=op.f("fk_responses_by_state_states"), ondelete="CASCADE"
+            ["by_state"], ["states.code"], name=op.f("fk_responses_by_state_states"), ondelete="RESTRICT"
         ),
         sa.ForeignKeyConstraint(
             ["incident_id"], ["incidents.id"], name=op.f("fk_responses_incident_id_incidents"), ondelete="CASCADE"
@@ -232,7 +232,7 @@ def upgrade() -> None:
         sa.Column("sources", sa.JSON(), nullable=False),
         sa.Column("as_of", sa.Date(), nullable=True),
         sa.ForeignKeyConstraint(
-            ["sponsor_state"], ["states.code"], name=op.f("fk_threat_actors_sponsor_state_states"), ondelete="SET NULL"
+            ["sponsor_state"], ["states.code"], name=op.f("fk_threat_actors_sponsor_state_states"), ondelete="RESTRICT"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_threat_actors")),
         sa.UniqueConstraint("attack_id", name=op.f("uq_threat_actors_attack_id")),
@@ -265,22 +265,22 @@ def upgrade() -> None:
             ["attributed_actor_id"],
             ["threat_actors.id"],
             name=op.f("fk_attributions_attributed_actor_id_threat_actors"),
-            ondelete="SET NULL",
+            ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
             ["attributed_state"],
             ["states.code"],
             name=op.f("fk_attributions_attributed_state_states"),
-            ondelete="CASCADE",
+            ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
             ["by_organisation"],
             ["organisations.code"],
             name=op.f("fk_attributions_by_organisation_organisations"),
-            ondelete="CASCADE",
+            ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
-            ["by_state"], ["states.code"], name=op.f("fk_attributions_by_state_states"), ondelete="CASCADE"
+            ["by_state"], ["states.code"], name=op.f("fk_attributions_by_state_states"), ondelete="RESTRICT"
         ),
         sa.ForeignKeyConstraint(
             ["incident_id"], ["incidents.id"], name=op.f("fk_attributions_incident_id_incidents"), ondelete="CASCADE"
@@ -317,7 +317,7 @@ def upgrade() -> None:
             ondelete="CASCADE",
         ),
         sa.ForeignKeyConstraint(
-            ["state_code"], ["states.code"], name=op.f("fk_commitments_state_code_states"), ondelete="CASCADE"
+            ["state_code"], ["states.code"], name=op.f("fk_commitments_state_code_states"), ondelete="RESTRICT"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_commitments")),
         sa.UniqueConstraint("instrument_code", "state_code", "status", "date", name="uq_commitment"),
@@ -334,7 +334,7 @@ def upgrade() -> None:
             ["actor_id"],
             ["threat_actors.id"],
             name=op.f("fk_incident_actors_actor_id_threat_actors"),
-            ondelete="CASCADE",
+            ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
             ["incident_id"], ["incidents.id"], name=op.f("fk_incident_actors_incident_id_incidents"), ondelete="CASCADE"
@@ -367,7 +367,7 @@ def upgrade() -> None:
             ["agency_id"], ["agencies.id"], name=op.f("fk_points_of_contact_agency_id_agencies"), ondelete="SET NULL"
         ),
         sa.ForeignKeyConstraint(
-            ["state_code"], ["states.code"], name=op.f("fk_points_of_contact_state_code_states"), ondelete="CASCADE"
+            ["state_code"], ["states.code"], name=op.f("fk_points_of_contact_state_code_states"), ondelete="RESTRICT"
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_points_of_contact")),
     )
@@ -413,13 +413,13 @@ def upgrade() -> None:
             ["claimed_by_organisation"],
             ["organisations.code"],
             name=op.f("fk_norm_findings_claimed_by_organisation_organisations"),
-            ondelete="CASCADE",
+            ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
             ["claimed_by_state"],
             ["states.code"],
             name=op.f("fk_norm_findings_claimed_by_state_states"),
-            ondelete="CASCADE",
+            ondelete="RESTRICT",
         ),
         sa.ForeignKeyConstraint(
             ["incident_id"], ["incidents.id"], name=op.f("fk_norm_findings_incident_id_incidents"), ondelete="CASCADE"
@@ -428,7 +428,7 @@ def upgrade() -> None:
             ["provision_id"],
             ["provisions.id"],
             name=op.f("fk_norm_findings_provision_id_provisions"),
-            ondelete="CASCADE",
+            ondelete="RESTRICT",
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_norm_findings")),
     )

@@ -17,7 +17,6 @@ depends_on = None
 _TRGM = (
     ("ix_incidents_name_trgm", "incidents", "name"),
     ("ix_incidents_description_trgm", "incidents", "description"),
-    ("ix_incidents_slug_trgm", "incidents", "slug"),
     ("ix_incidents_aliases_trgm", "incidents", "(CAST(aliases AS TEXT))"),
     ("ix_threat_actors_name_trgm", "threat_actors", "name"),
     ("ix_threat_actors_aliases_trgm", "threat_actors", "(CAST(aliases AS TEXT))"),

@@ -5,6 +5,7 @@ External-content FTS5 tables kept in step by triggers; PostgreSQL uses pg_trgm (
 Revision ID: 0003
 Revises: 0002
 """
+
 from alembic import op
 
 revision = "0003"
@@ -14,7 +15,7 @@ depends_on = None
 
 # table -> searched columns; the FTS table is "<table>_fts", its rowid the table's id
 FTS_TABLES = {
-    "incidents": ("name", "aliases", "description", "slug"),
+    "incidents": ("name", "aliases", "description"),
     "threat_actors": ("name", "aliases", "description", "attack_id"),
 }
 
@@ -38,8 +39,10 @@ def upgrade() -> None:
         return
     for table, cols in FTS_TABLES.items():
         fts = f"{table}_fts"
-        op.execute(f"CREATE VIRTUAL TABLE {fts} USING fts5({', '.join(cols)}, content='{table}', "
-                   f"content_rowid='id', tokenize='trigram')")
+        op.execute(
+            f"CREATE VIRTUAL TABLE {fts} USING fts5({', '.join(cols)}, content='{table}', "
+            f"content_rowid='id', tokenize='trigram')"
+        )
         for ddl in _triggers(table, cols):
             op.execute(ddl)
         op.execute(f"INSERT INTO {fts}({fts}) VALUES ('rebuild')")
