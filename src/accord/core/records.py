@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
-from sqlalchemy import String, and_, cast, false, or_, select, text
+from sqlalchemy import String, Text, and_, cast, false, or_, select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
@@ -128,7 +128,7 @@ def search_clause(res: Resource, q: str, dialect: str = "") -> Any:
     for name in res.search:
         col = getattr(res.model, name)
         if not isinstance(col.type, String):
-            col = cast(col, String)
+            col = cast(col, Text)  # CAST(... AS TEXT): the expression PostgreSQL's trigram index is built on
         clauses.append(col.ilike(pattern))
     return or_(*clauses) if clauses else false()
 
