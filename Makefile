@@ -28,3 +28,7 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) data .pytest_cache
+
+.PHONY: browser-deps
+browser-deps:
+	bash scripts/install-browser.sh

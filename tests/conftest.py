@@ -14,13 +14,15 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 from sqlalchemy.engine import make_url
 
 from accord.dataset.files import bundled_dataset
 from accord.dataset.importer import import_bundle
 from accord.db import make_engine, make_sessionmaker, unit_of_work
 from accord.migrate import upgrade
+
+from .conftest_helpers import PASSWORD
 
 PG_URL = os.environ.get("ACCORD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 REQUIRE_PG = os.environ.get("ACCORD_REQUIRE_POSTGRES") == "1"
@@ -106,10 +108,16 @@ def engine(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFact
 def fuzz_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     engine = make_engine(new_database_url(request, request.param, tmp_path_factory))
     _load(engine)
+    from accord.auth import service
     from accord.config import Settings
     from accord.web.app import create_app
 
-    yield create_app(Settings(), engine=engine)
+    with unit_of_work(make_sessionmaker(engine)) as s:
+        service.create_user(s, username="fuzzer", password=PASSWORD, role="admin")
+        _token, secret = service.create_token(s, "fuzzer", name="fuzz", scopes=["read", "write"])
+    app = create_app(Settings(), engine=engine)
+    app.state.test_token = secret  # the fuzzer writes as an administrator, so writes are exercised too
+    yield app
     engine.dispose()
 
 
@@ -117,6 +125,24 @@ def fuzz_app(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFa
 def session(engine: Engine) -> Iterator[Any]:
     with make_sessionmaker(engine)() as s:
         yield s
+
+
+ROLES = ("viewer", "analyst", "liaison", "admin")
+
+
+@pytest.fixture(scope="session")
+def accounts(engine: Engine) -> dict[str, str]:
+    """One user per role (username = role, password PASSWORD) and a read+write API token for each."""
+    from accord.auth import service
+
+    tokens = {}
+    with unit_of_work(make_sessionmaker(engine)) as s:
+        for role in ROLES:
+            if s.scalar(select(service.User.id).where(service.User.username == role)) is None:
+                service.create_user(s, username=role, password=PASSWORD, role=role, state_code="EE")
+            _token, secret = service.create_token(s, role, name="tests", scopes=["read", "write"])
+            tokens[role] = secret
+    return tokens
 
 
 @pytest.fixture(scope="session")
@@ -127,11 +153,25 @@ def app(engine: Engine) -> Any:
     return create_app(Settings(), engine=engine)
 
 
-@pytest.fixture(scope="session")
-def client(app: Any) -> Any:
+def _client(app: Any, token: str | None = None) -> Any:
     from fastapi.testclient import TestClient
 
-    return TestClient(app)
+    client = TestClient(app)
+    if token:
+        client.headers["Authorization"] = f"Bearer {token}"
+    return client
+
+
+@pytest.fixture(scope="session")
+def client(app: Any, accounts: dict[str, str]) -> Any:
+    """An API client acting as an administrator (bearer token)."""
+    return _client(app, accounts["admin"])
+
+
+@pytest.fixture(scope="session")
+def role_clients(app: Any, accounts: dict[str, str]) -> dict[str, Any]:
+    """An API client per role, plus "anonymous"."""
+    return {"anonymous": _client(app), **{role: _client(app, token) for role, token in accounts.items()}}
 
 
 @pytest.fixture

@@ -16,13 +16,13 @@ from hypothesis import HealthCheck, given, settings
 MAX_EXAMPLES = int(os.environ.get("ACCORD_FUZZ_EXAMPLES", "12"))
 
 
-def _fuzz(operation: Any) -> list[str]:
+def _fuzz(operation: Any, token: str) -> list[str]:
     failures: list[str] = []
 
     @given(case=operation.as_strategy())
     @settings(max_examples=MAX_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     def run(case: Any) -> None:
-        response = case.call()
+        response = case.call(headers={"Authorization": f"Bearer {token}"})
         if response.status_code >= 500:
             failures.append(
                 f"{case.method} {case.formatted_path} {case.query!r} -> {response.status_code}: {response.text[:300]}"
@@ -39,6 +39,6 @@ def test_no_server_errors(fuzz_app: Any) -> None:
     operations = 0
     for result in schema.get_all_operations():
         operations += 1
-        failures += _fuzz(result.ok())
+        failures += _fuzz(result.ok(), fuzz_app.state.test_token)
     assert operations > 70
     assert failures == []

@@ -6,6 +6,7 @@ Every setting has a default and a help text; the README lists them all (a test c
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -29,6 +30,20 @@ class Settings(BaseSettings):
     port: int = Field(default=8000, description="Port the HTTP server listens on.")
     page_size: int = Field(default=50, ge=1, le=1000, description="Default page size of list endpoints.")
     max_page_size: int = Field(default=1000, ge=1, description="Largest page size a client may ask for.")
+    public_read: bool = Field(
+        default=True,
+        description="Anonymous visitors may read the public dataset (never points of contact); writes always "
+        "need a signed-in user with the right role.",
+    )
+    session_hours: int = Field(default=12, ge=1, le=24 * 30, description="Lifetime of a web session (hours).")
+    login_max_failures: int = Field(
+        default=5, ge=1, description="Failed sign-ins per account within the window before sign-in is refused."
+    )
+    login_window_minutes: int = Field(default=15, ge=1, description="Throttling window for failed sign-ins (minutes).")
+    cookie_secure: Literal["auto", "always", "never"] = Field(
+        default="auto",
+        description="Mark cookies Secure: auto = when the request came over HTTPS (as seen by the server).",
+    )
 
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to the embedded SQLite file in ``data_dir``."""

@@ -1,5 +1,7 @@
 """Import every capability's tables so the metadata is complete (for Alembic and tests)."""
 
+from accord.audit import models as audit  # noqa: F401
+from accord.auth import models as auth  # noqa: F401
 from accord.db import Base
 from accord.directory import models as directory  # noqa: F401
 from accord.incidents import models as incidents  # noqa: F401

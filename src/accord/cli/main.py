@@ -23,6 +23,10 @@ config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(data_app, name="data")
 app.add_typer(config_app, name="config")
+user_app = typer.Typer(help="Accounts of this node.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens for scripts.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
 
 out = Console()
 err = Console(stderr=True)
@@ -76,6 +80,71 @@ def db_upgrade() -> None:
     out.print(f"database at revision {head_revision()}", highlight=False)
 
 
+def _cli_actor() -> Any:
+    import getpass
+
+    from accord.audit.service import Actor
+
+    return Actor(f"cli:{getpass.getuser()}")
+
+
+def _accounts_session(settings: Settings) -> Any:
+    from accord.db import make_sessionmaker, unit_of_work
+    from accord.migrate import ensure_current
+
+    engine = _engine(settings)
+    try:
+        ensure_current(engine)
+    except AccordError as exc:
+        _fail(exc)
+    return unit_of_work(make_sessionmaker(engine))
+
+
+DEMO_ACCOUNTS = (  # (username, role, state, organisation, affiliation) — demo mode only
+    ("analyst-ee", "analyst", "EE", None, "Ministry of Foreign Affairs, cyber policy unit"),
+    ("liaison-fr", "liaison", "FR", None, "National CERT liaison office"),
+    ("viewer-un", "viewer", None, "UN", "Secretariat, Office for Disarmament Affairs"),
+)
+
+
+def _first_admin(settings: Settings, *, demo: bool) -> None:
+    """Create the first administrator (and, in demo mode, a few demo accounts); print passwords once."""
+    from accord.auth import service as accounts
+
+    with _accounts_session(settings) as session:
+        if accounts.any_users(session):
+            return
+        created = []
+        password = accounts.generate_password()
+        accounts.create_user(
+            session,
+            username="admin",
+            password=password,
+            role="admin",
+            display_name="Node administrator",
+            must_change_password=True,
+            actor=_cli_actor(),
+        )
+        created.append(("admin", "admin", password))
+        for username, role, state, org, affiliation in DEMO_ACCOUNTS if demo else ():
+            pw = accounts.generate_password()
+            accounts.create_user(
+                session,
+                username=username,
+                password=pw,
+                role=role,
+                state_code=state,
+                organisation_code=org,
+                affiliation=affiliation,
+                actor=_cli_actor(),
+            )
+            created.append((username, role, pw))
+    table = Table("username", "role", "one-time password", title="Accounts created (shown only now)")
+    for row in created:
+        table.add_row(*row)
+    out.print(table)
+
+
 def _init(settings: Settings) -> None:
     from sqlalchemy import func, select
 
@@ -100,8 +169,10 @@ def _init(settings: Settings) -> None:
 
 @app.command()
 def init() -> None:
-    """Create the database (migrations) and load the bundled public dataset."""
-    _init(_settings())
+    """Create the database (migrations), load the bundled public dataset, create the first administrator."""
+    settings = _settings()
+    _init(settings)
+    _first_admin(settings, demo=False)
 
 
 def _serve(settings: Settings, host: str | None, port: int | None) -> None:
@@ -113,7 +184,9 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
         application = create_app(settings, engine=_engine(settings))
     except AccordError as exc:
         _fail(exc)
-    uvicorn.run(application, host=host or settings.host, port=port or settings.port, log_level="info")
+    host, port = host or settings.host, port or settings.port
+    out.print(f"Accord is serving at [bold]http://{host}:{port}/[/bold]  (API: /api/v1, OpenAPI: /api/v1/openapi.json)")
+    uvicorn.run(application, host=host, port=port, log_level="info")
 
 
 @app.command()
@@ -133,6 +206,7 @@ def demo(
     """Initialise with the bundled data (if needed), then serve."""
     settings = _settings()
     _init(settings)
+    _first_admin(settings, demo=True)
     _serve(settings, host, port)
 
 
@@ -224,6 +298,126 @@ def data_check() -> None:
         err.print(f"[red]{len(problems)} problem(s)[/red]")
         raise typer.Exit(1)
     out.print("data check passed")
+
+
+@user_app.command("add")
+def user_add(
+    username: Annotated[str, typer.Argument(help="login name (lower case)")],
+    role: Annotated[str, typer.Option(help="viewer, analyst, liaison or admin")] = "viewer",
+    state: Annotated[str | None, typer.Option(help="ISO code of the user's state")] = None,
+    organisation: Annotated[str | None, typer.Option(help="code of the user's international organisation")] = None,
+    affiliation: Annotated[str | None, typer.Option(help="agency or office")] = None,
+    display_name: Annotated[str | None, typer.Option(help="full name")] = None,
+) -> None:
+    """Add a user; prints a one-time password (to be changed at first sign-in)."""
+    from accord.auth import service as accounts
+
+    password = accounts.generate_password()
+    try:
+        with _accounts_session(_settings()) as session:
+            accounts.create_user(
+                session,
+                username=username,
+                password=password,
+                role=role,
+                state_code=state,
+                organisation_code=organisation,
+                affiliation=affiliation,
+                display_name=display_name,
+                must_change_password=True,
+                actor=_cli_actor(),
+            )
+    except AccordError as exc:
+        _fail(exc)
+    out.print(f"user {username} ({role}) created; one-time password: {password}", highlight=False)
+
+
+@user_app.command("list")
+def user_list() -> None:
+    """List the users of this node."""
+    from accord.auth import service as accounts
+
+    table = Table("username", "name", "role", "affiliation", "active", "last sign-in")
+    with _accounts_session(_settings()) as session:
+        for u in accounts.list_users(session):
+            where = " ".join(x for x in (u.affiliation, u.state_code, u.organisation_code) if x)
+            table.add_row(
+                u.username,
+                u.display_name,
+                u.role,
+                where,
+                "yes" if u.active else "no",
+                u.last_login.isoformat(timespec="minutes") if u.last_login else "never",
+            )
+    out.print(table)
+
+
+@user_app.command("disable")
+def user_disable(username: str) -> None:
+    """Disable a user: their sessions end and their tokens stop working."""
+    from accord.auth import service as accounts
+
+    try:
+        with _accounts_session(_settings()) as session:
+            accounts.set_active(session, username, False, actor=_cli_actor())
+    except AccordError as exc:
+        _fail(exc)
+    out.print(f"user {username} disabled", highlight=False)
+
+
+@token_app.command("create")
+def token_create(
+    username: str,
+    name: Annotated[str, typer.Option(help="what the token is for")] = "script",
+    scope: Annotated[list[str] | None, typer.Option(help="read and/or write (repeat the option)")] = None,
+    days: Annotated[int, typer.Option(help="lifetime in days (0 = no expiry)")] = 90,
+) -> None:
+    """Create an API token for a user; the secret is printed once and stored only as a hash."""
+    from accord.auth import service as accounts
+
+    try:
+        with _accounts_session(_settings()) as session:
+            token, secret = accounts.create_token(
+                session, username, name=name, scopes=scope or ["read"], days=days or None, actor=_cli_actor()
+            )
+            token_id = token.id
+    except AccordError as exc:
+        _fail(exc)
+    out.print(f"token {token_id} for {username}: {secret}", highlight=False)
+    err.print("store it now: it is not shown again")
+
+
+@token_app.command("revoke")
+def token_revoke(token_id: int) -> None:
+    """Revoke an API token by its id."""
+    from accord.auth import service as accounts
+
+    try:
+        with _accounts_session(_settings()) as session:
+            accounts.revoke_token(session, token_id, actor=_cli_actor())
+    except AccordError as exc:
+        _fail(exc)
+    out.print(f"token {token_id} revoked", highlight=False)
+
+
+@token_app.command("list")
+def token_list() -> None:
+    """List API tokens (never their secrets)."""
+    from accord.auth import service as accounts
+
+    table = Table("id", "user", "name", "prefix", "scopes", "expires", "status")
+    with _accounts_session(_settings()) as session:
+        for t in accounts.list_tokens(session):
+            table.add_row(
+                str(t.id),
+                t.user.username,
+                t.name,
+                t.prefix + "…",
+                ",".join(t.scopes),
+                t.expires_at.date().isoformat() if t.expires_at else "never",
+                "revoked" if t.revoked_at else "valid",
+            )
+    out.print(table)
 
 
 @config_app.command("check")

@@ -3,6 +3,8 @@
     AccordError (500)
     ├── BadRequest (400)
     │   └── InvalidCursor
+    ├── Unauthorized (401)            — not signed in (or bad credentials)
+    ├── Forbidden (403)               — signed in, but the role may not do this
     ├── NotFound (404)
     ├── Conflict (409)
     ├── PreconditionFailed (412)      — If-Match does not match the current ETag
@@ -10,6 +12,7 @@
     ├── Invalid (422)                 — field-level problems; carries ``problems``
     │   ├── ReferenceNotFound
     │   └── Duplicate
+    ├── TooManyAttempts (429)         — login throttled
     └── NotMigrated (503)             — the database schema is not at the code's head revision
 
 Domain code raises these; it never raises HTTP exceptions.
@@ -59,6 +62,24 @@ class BadRequest(AccordError):
 class InvalidCursor(BadRequest):
     title = "Invalid cursor"
     slug = "invalid-cursor"
+
+
+class Unauthorized(AccordError):
+    status = 401
+    title = "Authentication required"
+    slug = "unauthorized"
+
+
+class Forbidden(AccordError):
+    status = 403
+    title = "Forbidden"
+    slug = "forbidden"
+
+
+class TooManyAttempts(AccordError):
+    status = 429
+    title = "Too many attempts"
+    slug = "too-many-attempts"
 
 
 class NotFound(AccordError):

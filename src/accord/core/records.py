@@ -21,6 +21,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import Select
 
+from accord.audit import service as audit
+from accord.audit.service import SYSTEM, Actor
 from accord.core.errors import (
     Conflict,
     Duplicate,
@@ -68,6 +70,8 @@ class Resource:
     apply_filters: Callable[[Select[Any], Any], Select[Any]] = _no_filters
     search: tuple[str, ...] = ()
     fts: str | None = None  # name of the SQLite FTS5 trigram table over ``search`` (migration 0003)
+    read_permission: str = "read"  # see accord.auth.roles
+    write_permission: str = "kb:write"
     sorts: tuple[str, ...] = ("id",)
     references: tuple[Reference, ...] = ()
     uniques: tuple[tuple[str, ...], ...] = ()
@@ -283,11 +287,9 @@ def check_references(session: Session, res: Resource, data: dict[str, Any]) -> l
 def _check_uniques(session: Session, res: Resource, data: dict[str, Any], exclude: Any = None) -> list[Problem]:
     problems = []
     for fields in res.uniques:
-        clauses = [
-            getattr(res.model, f) == data.get(f) if data.get(f) is not None else getattr(res.model, f).is_(None)
-            for f in fields
-        ]
-        stmt = select(res.key_column).where(*clauses)
+        if any(data.get(f) is None for f in fields):
+            continue  # as in SQL, a unique constraint does not compare NULLs
+        stmt = select(res.key_column).where(*(getattr(res.model, f) == data[f] for f in fields))
         if exclude is not None:
             stmt = stmt.where(res.key_column != exclude)
         if session.scalar(stmt.limit(1)) is not None:
@@ -306,7 +308,12 @@ def validate_writes(session: Session, res: Resource, data: dict[str, Any], exclu
         raise Duplicate("record already exists", dup)
 
 
-def create_record(session: Session, res: Resource, payload: BaseModel) -> Any:
+def snapshot(res: Resource, obj: Any) -> dict[str, Any]:
+    """The record as its API shows it (for the audit log's before/after)."""
+    return res.out.model_validate(obj).model_dump(mode="json")
+
+
+def create_record(session: Session, res: Resource, payload: BaseModel, *, actor: Actor = SYSTEM) -> Any:
     data = payload.model_dump()
     validate_writes(session, res, data)
     if res.key != "id" and session.get(res.model, data[res.key]) is not None:
@@ -314,6 +321,7 @@ def create_record(session: Session, res: Resource, payload: BaseModel) -> Any:
     obj = res.build(session, res.model, data)
     session.add(obj)
     session.flush()
+    audit.record(session, actor, "create", res.name, getattr(obj, res.key), None, snapshot(res, obj))
     return obj
 
 
@@ -323,9 +331,12 @@ def current_view(res: Resource, obj: Any) -> dict[str, Any]:
     return {name: getattr(obj, name) for name in res.create.model_fields}
 
 
-def update_record(session: Session, res: Resource, key: Any, patch: BaseModel, if_match: str | None) -> Any:
+def update_record(
+    session: Session, res: Resource, key: Any, patch: BaseModel, if_match: str | None, *, actor: Actor = SYSTEM
+) -> Any:
     obj = get_record(session, res, key)
     _check_etag(obj, if_match)
+    before = snapshot(res, obj)
     changes = patch.model_dump(exclude_unset=True)
     if res.key in changes and changes[res.key] != getattr(obj, res.key):
         raise Invalid("the key of a record cannot change", [Problem(res.key, "cannot be changed")])
@@ -342,13 +353,17 @@ def update_record(session: Session, res: Resource, key: Any, patch: BaseModel, i
         for name in changes:
             setattr(obj, name, data[name])
     session.flush()
+    audit.record(session, actor, "update", res.name, key, before, snapshot(res, obj))
     return obj
 
 
-def delete_record(session: Session, res: Resource, key: Any, if_match: str | None = None) -> None:
+def delete_record(
+    session: Session, res: Resource, key: Any, if_match: str | None = None, *, actor: Actor = SYSTEM
+) -> None:
     obj = get_record(session, res, key)
     if if_match is not None:
         _check_etag(obj, if_match)
+    before = snapshot(res, obj)
     session.delete(obj)
     try:
         session.flush()
@@ -357,6 +372,7 @@ def delete_record(session: Session, res: Resource, key: Any, if_match: str | Non
             f"{res.name} {key!r} is still referred to by other records; delete or change those first",
             [Problem(res.key, "still referenced")],
         ) from exc
+    audit.record(session, actor, "delete", res.name, key, before, None)
 
 
 def problems_from_validation(

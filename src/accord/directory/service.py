@@ -144,6 +144,7 @@ AGENCIES = Resource(
     search=("name",),
     sorts=("id", "name", "state_code"),
     references=(Reference("state_code", State),),
+    write_permission="contacts:write",
 )
 POINTS_OF_CONTACT = Resource(
     name="points-of-contact",
@@ -154,6 +155,8 @@ POINTS_OF_CONTACT = Resource(
     filters=PocFilter,
     apply_filters=_filter_pocs,
     equal_filters={"state": "state_code", "role": "role"},
+    read_permission="contacts:read",
+    write_permission="contacts:write",
     search=("name", "title"),
     sorts=("id", "name", "state_code", "valid_from"),
     references=(Reference("state_code", State),),

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 
+from accord.auth.access import read_access
+from accord.auth.roles import can
 from accord.core.records import Resource
 from accord.directory import service as directory
 from accord.incidents import service as incidents
@@ -17,6 +19,9 @@ from accord.web.crud import TEXT_PATTERN, crud_router
 from accord.web.deps import DbSession
 
 RESOURCES: tuple[Resource, ...] = (*directory.RESOURCES, *norms.RESOURCES, *incidents.RESOURCES)
+
+
+Reader = Annotated[Any, Depends(read_access("read"))]
 
 
 class SearchHit(BaseModel):
@@ -36,19 +41,21 @@ def build_router(max_limit: int, default_limit: int) -> APIRouter:
 
     @api.get("/states/{code}/profile", tags=["states"], summary="Everything about one state")
     def profile(
-        session: DbSession, code: Annotated[str, Path(max_length=2, pattern=r"^[A-Za-z]{2}$")]
+        session: DbSession, user: Reader, code: Annotated[str, Path(max_length=2, pattern=r"^[A-Za-z]{2}$")]
     ) -> dict[str, Any]:
-        return state_profile(session, code.upper())
+        # points of contact only for those allowed to see them
+        return state_profile(session, code.upper(), include_contacts=can(user, "contacts:read"))
 
     @api.get("/instruments/{code}/status", tags=["instruments"], summary="Number of states per commitment status")
     def instrument_status(
-        session: DbSession, code: Annotated[str, Path(max_length=40, pattern=TEXT_PATTERN)]
+        session: DbSession, _user: Reader, code: Annotated[str, Path(max_length=40, pattern=TEXT_PATTERN)]
     ) -> dict[str, int]:
         return norms.instrument_status_counts(session, code)
 
     @api.get("/search", response_model=SearchResults, tags=["search"], summary="Full-text search across records")
     def search(
         session: DbSession,
+        _user: Reader,
         q: Annotated[str, Query(min_length=1, max_length=200, pattern=TEXT_PATTERN)],
         limit: Annotated[int, Query(ge=1, le=100)] = 20,
     ) -> Any:

@@ -1,17 +1,25 @@
-"""The application factory: ``create_app(settings)`` builds a node's HTTP face; nothing at import time."""
+"""The application factory: ``create_app(settings)`` builds a node's HTTP faces; nothing at import time."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import HTMLResponse
 
 from accord import __version__
 from accord.config import Settings
+from accord.core.errors import AccordError
 from accord.db import make_engine, make_sessionmaker
 from accord.migrate import ensure_current
-from accord.web import errors
+from accord.web import account_pages, errors, pages
 from accord.web.api import build_router
+from accord.web.pages.common import render
+from accord.web.security import SecurityMiddleware, verify_csrf
+
+
+def _render_error(request: Request, exc: AccordError) -> HTMLResponse:
+    return render(request, "error.html", {"error": exc}, exc.status)
 
 
 def create_app(settings: Settings | None = None, *, engine: Any = None, check_schema: bool = True) -> FastAPI:
@@ -24,14 +32,19 @@ def create_app(settings: Settings | None = None, *, engine: Any = None, check_sc
         version=__version__,
         summary="A node of Accord, the open platform for cyber diplomacy.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,
         redoc_url=None,
     )
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = make_sessionmaker(engine)
+    app.state.render_error = _render_error
     errors.install(app)
+    app.add_middleware(SecurityMiddleware)
     app.include_router(build_router(settings.max_page_size, settings.page_size))
+    app.include_router(account_pages.router)
+    app.include_router(pages.router, dependencies=[Depends(verify_csrf)])
+    pages.mount_static(app)
 
     @app.get("/healthz", tags=["node"], summary="Liveness and schema check")
     def healthz() -> dict[str, str]:

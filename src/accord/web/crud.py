@@ -10,13 +10,16 @@ import json
 from collections.abc import Iterator
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Header, Path, Query, Response
+from fastapi import APIRouter, Depends, Header, Path, Query, Response
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, create_model
 
+from accord.audit.service import Actor
+from accord.auth.access import read_access, write_access
 from accord.core import records
 from accord.core.records import Resource
 from accord.web.deps import DbSession
+from accord.web.security import verify_csrf
 
 TEXT_PATTERN = r"^[^\x00]*$"  # NUL cannot be stored or searched in PostgreSQL
 
@@ -63,6 +66,8 @@ def export_rows(res: Resource, objs: Any, fmt: str) -> Iterator[str]:
 
 def crud_router(res: Resource, *, max_limit: int = 1000, default_limit: int = 50) -> APIRouter:
     router = APIRouter(prefix=f"/{res.name}", tags=[res.name])
+    Reader = Annotated[Any, Depends(read_access(res.read_permission))]
+    Writer = Annotated[Any, Depends(write_access(res.write_permission, verify_csrf))]
     Filters = res.filters or create_model(f"{res.name}Filters")
     Page = page_model(res)
     Key = (
@@ -79,6 +84,7 @@ def crud_router(res: Resource, *, max_limit: int = 1000, default_limit: int = 50
     @router.get("", response_model=Page, summary=f"List {label}")
     def list_(
         session: DbSession,
+        _user: Reader,
         filters: Annotated[Filters, Query()],  # type: ignore[valid-type]
         q: Annotated[
             str | None, Query(max_length=200, pattern=TEXT_PATTERN, description="case-insensitive text search")
@@ -100,6 +106,7 @@ def crud_router(res: Resource, *, max_limit: int = 1000, default_limit: int = 50
     )
     def export(
         session: DbSession,
+        _user: Reader,
         filters: Annotated[Filters, Query()],  # type: ignore[valid-type]
         format: Annotated[Literal["csv", "json"], Query()] = "csv",
         q: Annotated[str | None, Query(max_length=200, pattern=TEXT_PATTERN)] = None,
@@ -112,7 +119,7 @@ def crud_router(res: Resource, *, max_limit: int = 1000, default_limit: int = 50
     @router.get(
         "/{key}", response_model=res.out, summary=f"Read one of {label}", responses={404: {"description": "not found"}}
     )
-    def read(session: DbSession, key: Key, response: Response) -> Any:  # type: ignore[valid-type]
+    def read(session: DbSession, _user: Reader, key: Key, response: Response) -> Any:  # type: ignore[valid-type]
         obj = records.get_record(session, res, key)
         response.headers["ETag"] = records.etag(obj)
         return _out(res, obj)
@@ -124,8 +131,8 @@ def crud_router(res: Resource, *, max_limit: int = 1000, default_limit: int = 50
         summary=f"Create one of {label}",
         responses={422: {"description": "invalid input (problem+json)"}},
     )
-    def create(session: DbSession, payload: res.create, response: Response) -> Any:  # type: ignore[name-defined]
-        obj = records.create_record(session, res, payload)
+    def create(session: DbSession, user: Writer, payload: res.create, response: Response) -> Any:  # type: ignore[name-defined]
+        obj = records.create_record(session, res, payload, actor=Actor.of(user))
         session.commit()
         response.headers["ETag"] = records.etag(obj)
         response.headers["Location"] = f"{router.prefix}/{getattr(obj, res.key)}"
@@ -139,12 +146,13 @@ def crud_router(res: Resource, *, max_limit: int = 1000, default_limit: int = 50
     )
     def update(
         session: DbSession,
+        user: Writer,
         key: Key,
         payload: res.update,
         response: Response,  # type: ignore[name-defined,valid-type]
         if_match: Annotated[str | None, Header()] = None,
     ) -> Any:
-        obj = records.update_record(session, res, key, payload, if_match)
+        obj = records.update_record(session, res, key, payload, if_match, actor=Actor.of(user))
         session.commit()
         response.headers["ETag"] = records.etag(obj)
         return _out(res, obj)
@@ -157,10 +165,11 @@ def crud_router(res: Resource, *, max_limit: int = 1000, default_limit: int = 50
     )
     def delete(
         session: DbSession,
+        user: Writer,
         key: Key,  # type: ignore[valid-type]
         if_match: Annotated[str | None, Header()] = None,
     ) -> Response:
-        records.delete_record(session, res, key, if_match)
+        records.delete_record(session, res, key, if_match, actor=Actor.of(user))
         session.commit()
         return Response(status_code=204)
 

@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from html import escape
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from accord.core.errors import AccordError, Problem
+from accord.core.errors import AccordError, Problem, Unauthorized
 
 PROBLEM = "application/problem+json"
 
@@ -44,12 +46,43 @@ def _loc(loc: tuple[Any, ...]) -> str:
     return ".".join(parts)
 
 
-async def _domain(request: Request, exc: AccordError) -> JSONResponse:
-    return problem_response(exc.status, exc.title, exc.detail, exc.slug, exc.problems, str(request.url.path))
+def wants_html(request: Request) -> bool:
+    """Pages get HTML errors; the API (and anything asking for JSON) gets problem+json."""
+    path = request.url.path
+    if path.startswith(("/api/", "/taxii2/")) or path == "/healthz":
+        return False
+    return "application/json" not in request.headers.get("accept", "")
 
 
-async def _validation(request: Request, exc: RequestValidationError) -> JSONResponse:
+async def _domain(request: Request, exc: AccordError) -> Response:
+    if wants_html(request):
+        return html_error(request, exc)
+    headers = {"WWW-Authenticate": 'Bearer realm="accord"'} if isinstance(exc, Unauthorized) else None
+    return problem_response(exc.status, exc.title, exc.detail, exc.slug, exc.problems, str(request.url.path), headers)
+
+
+def html_error(request: Request, exc: AccordError) -> Response:
+    """An HTML error page; a visitor who must sign in is sent to the sign-in page instead."""
+    if isinstance(exc, Unauthorized) and request.method == "GET":
+        target = quote(str(request.url.path) + (f"?{request.url.query}" if request.url.query else ""), safe="")
+        return RedirectResponse(f"/login?next={target}", status_code=303)
+    renderer = getattr(request.app.state, "render_error", None)
+    if renderer is not None:
+        return renderer(request, exc)
+    body = (
+        f"<!doctype html><html lang=en><title>{escape(exc.title)}</title><main><h1>{escape(exc.title)}</h1>"
+        f"<p>{escape(exc.detail)}</p><ul>{''.join(f'<li>{escape(str(p))}</li>' for p in exc.problems)}</ul>"
+        f"<p><a href='/'>Back to the start page</a></p></main></html>"
+    )
+    return HTMLResponse(body, status_code=exc.status)
+
+
+async def _validation(request: Request, exc: RequestValidationError) -> Response:
     problems = [Problem(_loc(tuple(e["loc"])), str(e["msg"]).removeprefix("Value error, ")) for e in exc.errors()]
+    if wants_html(request):
+        from accord.core.errors import Invalid
+
+        return html_error(request, Invalid(f"{len(problems)} problem(s) in the request", problems))
     return problem_response(
         422,
         "Invalid input",
@@ -60,8 +93,12 @@ async def _validation(request: Request, exc: RequestValidationError) -> JSONResp
     )
 
 
-async def _http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+async def _http(request: Request, exc: StarletteHTTPException) -> Response:
     slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    if wants_html(request):
+        error = AccordError(str(exc.detail))
+        error.status, error.title = exc.status_code, str(exc.detail)  # type: ignore[misc]
+        return html_error(request, error)
     return problem_response(
         exc.status_code,
         str(exc.detail),

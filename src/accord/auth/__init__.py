@@ -1,0 +1,1 @@
+"""Accounts: users, roles and permissions, sessions, API tokens, login throttling."""
