@@ -61,6 +61,12 @@ def test_private_node_hides_everything_from_anonymous(engine):
     private = TestClient(create_app(Settings(public_read=False), engine=engine))
     assert private.get("/api/v1/incidents").status_code == 401
     assert private.get("/api/v1/search", params={"q": "x"}).status_code == 401
+    for page in ("/", "/states/FR", "/incidents", "/search?q=x"):
+        r = private.get(page, follow_redirects=False)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login"), page
+    assert private.get("/login").status_code == 200
+    assert login(private, "viewer", PASSWORD).status_code == 303
+    assert private.get("/states/FR").status_code == 200
 
 
 def test_token_scopes_and_revocation(app, engine, unique):

@@ -8,6 +8,7 @@ from fastapi import Depends, FastAPI, Request
 from fastapi.responses import HTMLResponse
 
 from accord import __version__
+from accord.auth.access import read_access
 from accord.config import Settings
 from accord.core.errors import AccordError
 from accord.db import make_engine, make_sessionmaker
@@ -43,7 +44,8 @@ def create_app(settings: Settings | None = None, *, engine: Any = None, check_sc
     app.add_middleware(SecurityMiddleware)
     app.include_router(build_router(settings.max_page_size, settings.page_size))
     app.include_router(account_pages.router)
-    app.include_router(pages.router, dependencies=[Depends(verify_csrf)])
+    # pages follow the same read rule as the API: anonymous visitors only when the node publishes its data
+    app.include_router(pages.router, dependencies=[Depends(read_access("read")), Depends(verify_csrf)])
     pages.mount_static(app)
 
     @app.get("/healthz", tags=["node"], summary="Liveness and schema check")
