@@ -40,6 +40,12 @@ class Settings(BaseSettings):
         default=5, ge=1, description="Failed sign-ins per account within the window before sign-in is refused."
     )
     login_window_minutes: int = Field(default=15, ge=1, description="Throttling window for failed sign-ins (minutes).")
+    sharing_unmarked_tlp: Literal["clear", "green", "amber", "amber+strict", "red"] = Field(
+        default="red",
+        description="TLP level applied to shared objects that carry no TLP marking (default: the restrictive choice).",
+    )
+    taxii_max_page: int = Field(default=1000, ge=1, le=10000, description="Most objects a TAXII page returns.")
+    node_title: str = Field(default="Accord node", description="Title of this node in TAXII discovery.")
     cookie_secure: Literal["auto", "always", "never"] = Field(
         default="auto",
         description="Mark cookies Secure: auto = when the request came over HTTPS (as seen by the server).",

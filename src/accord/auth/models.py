@@ -10,6 +10,27 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from accord.db import Base, utcnow
 
 
+class Party(Base):
+    """An organisation that users belong to and that shares information: a state agency (e.g. a national
+    CERT, a foreign ministry) or an international organisation's office; a peer node is one too."""
+
+    __tablename__ = "parties"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    key: Mapped[str] = mapped_column(String(80), unique=True)  # short handle, e.g. "ee-cert"
+    name: Mapped[str] = mapped_column(String(300))
+    state_code: Mapped[str | None] = mapped_column(ForeignKey("states.code", ondelete="RESTRICT"))
+    organisation_code: Mapped[str | None] = mapped_column(ForeignKey("organisations.code", ondelete="RESTRICT"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PartyClient(Base):
+    """A client a party declares (TLP:AMBER may be passed on to it)."""
+
+    __tablename__ = "party_clients"
+    party_id: Mapped[int] = mapped_column(ForeignKey("parties.id", ondelete="CASCADE"), primary_key=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("parties.id", ondelete="CASCADE"), primary_key=True, index=True)
+
+
 class User(Base):
     """A person who signs in, belonging to a state agency or an international organisation."""
 
@@ -23,6 +44,7 @@ class User(Base):
     state_code: Mapped[str | None] = mapped_column(ForeignKey("states.code", ondelete="RESTRICT"))
     organisation_code: Mapped[str | None] = mapped_column(ForeignKey("organisations.code", ondelete="RESTRICT"))
     affiliation: Mapped[str | None] = mapped_column(String(300))  # e.g. "Ministry of Foreign Affairs"
+    party_id: Mapped[int | None] = mapped_column(ForeignKey("parties.id", ondelete="RESTRICT"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     must_change_password: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

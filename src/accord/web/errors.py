@@ -54,7 +54,21 @@ def wants_html(request: Request) -> bool:
     return "application/json" not in request.headers.get("accept", "")
 
 
+def is_taxii(request: Request) -> bool:
+    return request.url.path.startswith("/taxii2")
+
+
+def taxii_error(request: Request, status: int, title: str, detail: str | None = None) -> Response:
+    """TAXII error message with the TAXII media type, for every error on /taxii2 (401 and 500 included)."""
+    from accord.sharing.taxii import error_body, taxii_response
+
+    headers = {"WWW-Authenticate": 'Basic realm="accord", Bearer realm="accord"'} if status == 401 else None
+    return taxii_response(error_body(status, title, detail), status=status, headers=headers)
+
+
 async def _domain(request: Request, exc: AccordError) -> Response:
+    if is_taxii(request):
+        return taxii_error(request, exc.status, exc.title, exc.detail)
     if wants_html(request):
         return html_error(request, exc)
     headers = {"WWW-Authenticate": 'Bearer realm="accord"'} if isinstance(exc, Unauthorized) else None
@@ -79,6 +93,8 @@ def html_error(request: Request, exc: AccordError) -> Response:
 
 async def _validation(request: Request, exc: RequestValidationError) -> Response:
     problems = [Problem(_loc(tuple(e["loc"])), str(e["msg"]).removeprefix("Value error, ")) for e in exc.errors()]
+    if is_taxii(request):
+        return taxii_error(request, 400, "Bad request", "; ".join(str(p) for p in problems))
     if wants_html(request):
         from accord.core.errors import Invalid
 
@@ -95,6 +111,8 @@ async def _validation(request: Request, exc: RequestValidationError) -> Response
 
 async def _http(request: Request, exc: StarletteHTTPException) -> Response:
     slug = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "http-error")
+    if is_taxii(request):
+        return taxii_error(request, exc.status_code, str(exc.detail))
     if wants_html(request):
         error = AccordError(str(exc.detail))
         error.status, error.title = exc.status_code, str(exc.detail)  # type: ignore[misc]
@@ -110,7 +128,22 @@ async def _http(request: Request, exc: StarletteHTTPException) -> Response:
     )
 
 
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    """Renders an unexpected failure (it is still logged by the server); nothing is swallowed silently."""
+    if is_taxii(request):
+        return taxii_error(request, 500, "Internal server error", "the server failed; the error has been logged")
+    return problem_response(
+        500,
+        "Internal server error",
+        "the server failed; the error has been logged",
+        "internal-error",
+        None,
+        str(request.url.path),
+    )
+
+
 def install(app: FastAPI) -> None:
+    app.add_exception_handler(Exception, _unexpected)
     app.add_exception_handler(AccordError, _domain)  # type: ignore[arg-type]
     app.add_exception_handler(RequestValidationError, _validation)  # type: ignore[arg-type]
     app.add_exception_handler(StarletteHTTPException, _http)  # type: ignore[arg-type]

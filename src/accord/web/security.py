@@ -4,8 +4,10 @@ security headers. One middleware and one dependency, used by every HTTP face.
 
 from __future__ import annotations
 
+import datetime as dt
 import hmac
 import secrets
+from typing import Any
 
 from fastapi import Request
 from starlette.concurrency import run_in_threadpool
@@ -13,7 +15,7 @@ from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoin
 from starlette.responses import Response
 
 from accord.auth import service as accounts
-from accord.core.errors import Forbidden
+from accord.core.errors import Forbidden, TooManyAttempts
 
 SESSION_COOKIE = "accord_session"
 CSRF_COOKIE = "accord_csrf"
@@ -52,7 +54,13 @@ def _identify(request: Request) -> None:
     request.state.via_cookie = False
     header = request.headers.get("authorization", "")
     with request.app.state.sessions() as session, session.begin():
-        if header.lower().startswith("bearer "):
+        if header.lower().startswith("basic "):
+            user = _basic_user(request, session, header[6:].strip())
+            if user is None:
+                request.state.auth_problem = "wrong username or password"
+            else:
+                request.state.user, request.state.token_scopes = user, ["read", "write"]
+        elif header.lower().startswith("bearer "):
             found = accounts.token_user(session, header[7:].strip())
             if found is None:
                 request.state.auth_problem = "invalid, expired or revoked API token"
@@ -66,6 +74,49 @@ def _identify(request: Request) -> None:
             request.state.via_cookie = user is not None
         if request.state.user is not None:
             session.expunge(request.state.user)
+
+
+# HTTP Basic sends the password on every request and argon2 costs ~50 ms by design: remember a verified
+# (username, password digest) pair for a minute, in this process only (a disabled user is re-checked).
+_BASIC_CACHE: dict[tuple[str, str], tuple[float, int]] = {}
+_BASIC_TTL = 60.0
+
+
+def _basic_user(request: Request, session: Any, encoded: str) -> Any:
+    import base64
+    import binascii
+    import hashlib
+    import time
+
+    from accord.auth.models import User
+
+    try:
+        username, _, password = base64.b64decode(encoded).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    key = (username, hashlib.sha256(password.encode()).hexdigest())
+    now = time.monotonic()
+    cached = _BASIC_CACHE.get(key)
+    if cached and now - cached[0] < _BASIC_TTL:
+        user = session.get(User, cached[1])
+        return user if user is not None and user.active else None
+    settings = request.app.state.settings
+    try:
+        user = accounts.authenticate(
+            session,
+            username,
+            password,
+            client_address(request),
+            max_failures=settings.login_max_failures,
+            window=dt.timedelta(minutes=settings.login_window_minutes),
+        )
+    except TooManyAttempts:
+        return None
+    if user is not None:
+        if len(_BASIC_CACHE) > 10_000:
+            _BASIC_CACHE.clear()
+        _BASIC_CACHE[key] = (now, user.id)
+    return user
 
 
 class SecurityMiddleware(BaseHTTPMiddleware):
