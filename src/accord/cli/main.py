@@ -45,6 +45,7 @@ def _settings() -> Settings:
 
 
 def _engine(settings: Settings) -> Any:
+    import accord.models  # noqa: F401  (every table known, so foreign keys resolve)
     from accord.db import make_engine
 
     if not settings.database_url:
@@ -433,6 +434,18 @@ def config_check() -> None:
         raise typer.Exit(1) from None
     for name in Settings.model_fields:
         out.print(f"ACCORD_{name.upper()}={getattr(settings, name)}", highlight=False)
+
+
+def _register_sharing() -> None:
+    from accord.cli import sharing
+
+    app.add_typer(sharing.party_app, name="party")
+    app.add_typer(sharing.community_app, name="community")
+    app.add_typer(sharing.collection_app, name="collection")
+    app.add_typer(sharing.misp_app, name="misp")
+
+
+_register_sharing()
 
 
 if __name__ == "__main__":

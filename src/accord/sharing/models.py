@@ -90,6 +90,19 @@ class StixObject(Base):
     body: Mapped[str] = mapped_column(Text)
 
 
+class StixDeletion(Base):
+    """A tombstone: versions of an object deleted from a collection, so peers can delete them too."""
+
+    __tablename__ = "stix_deletions"
+    __table_args__ = (Index("ix_stix_deletions_coll_at", "collection_id", "deleted_at"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    collection_id: Mapped[str] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"))
+    stix_id: Mapped[str] = mapped_column(String(120))
+    version: Mapped[str] = mapped_column(String(40))
+    deleted_at: Mapped[int] = mapped_column(BigInteger)  # microseconds since the epoch
+    deleted_by: Mapped[str] = mapped_column(String(200))
+
+
 class TaxiiStatus(Base):
     """The status resource of one TAXII add-objects request (TAXII 2.1 §4.3)."""
 

@@ -29,6 +29,7 @@ from accord.sharing.models import (
     CommunityMember,
     Share,
     ShareRecipient,
+    StixDeletion,
     StixObject,
     TaxiiStatus,
 )
@@ -534,6 +535,21 @@ def delete_object(
     if not rows:
         raise NotFound(f"no object {stix_id} in collection {coll.id}")
     session.execute(delete(StixObject).where(StixObject.id.in_([r.id for r in rows])))
+    stamp = time.time_ns() // 1000
+    insert_rows(
+        session.connection(),
+        StixDeletion.__table__,
+        [
+            {
+                "collection_id": coll.id,
+                "stix_id": stix_id,
+                "version": r.version,
+                "deleted_at": stamp,
+                "deleted_by": actor.name,
+            }
+            for r in rows
+        ],
+    )
     remaining = list(
         session.scalars(select(StixObject).where(StixObject.collection_id == coll.id, StixObject.stix_id == stix_id))
     )
@@ -563,3 +579,15 @@ def get_status(session: Session, status_id: str, user: Any) -> TaxiiStatus:
 def require_write(r: Rights) -> None:
     if not r.can_write:
         raise Forbidden("your organisation may not add objects to this collection")
+
+
+def visible_latest(session: Session, coll: Collection, rdr: tlp.Reader, *, batch: int = 1000) -> list[dict[str, Any]]:
+    """Every latest version the reader may see, as objects (granular markings applied) — for exports."""
+    out: list[dict[str, Any]] = []
+    after = None
+    while True:
+        page = query_objects(session, coll, rdr, ObjectQuery(), limit=batch, after=after)
+        out += [json.loads(render(r, rdr)) for r in page.rows]
+        if not page.more:
+            return out
+        after = page.last_key

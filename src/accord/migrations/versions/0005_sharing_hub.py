@@ -2,7 +2,7 @@
 
 Revision ID: 0005
 Revises: 0004
-Create Date: 2026-11-27 14:07:26.026484
+Create Date: 2026-11-27 14:15:48.593503
 """
 
 import sqlalchemy as sa
@@ -132,6 +132,25 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_shares_collection_id"), ["collection_id"], unique=False)
 
     op.create_table(
+        "stix_deletions",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("collection_id", sa.String(length=36), nullable=False),
+        sa.Column("stix_id", sa.String(length=120), nullable=False),
+        sa.Column("version", sa.String(length=40), nullable=False),
+        sa.Column("deleted_at", sa.BigInteger(), nullable=False),
+        sa.Column("deleted_by", sa.String(length=200), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["collection_id"],
+            ["collections.id"],
+            name=op.f("fk_stix_deletions_collection_id_collections"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_stix_deletions")),
+    )
+    with op.batch_alter_table("stix_deletions", schema=None) as batch_op:
+        batch_op.create_index("ix_stix_deletions_coll_at", ["collection_id", "deleted_at"], unique=False)
+
+    op.create_table(
         "share_recipients",
         sa.Column("share_id", sa.Integer(), nullable=False),
         sa.Column("party_id", sa.Integer(), nullable=False),
@@ -212,6 +231,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_share_recipients_party_id"))
 
     op.drop_table("share_recipients")
+    with op.batch_alter_table("stix_deletions", schema=None) as batch_op:
+        batch_op.drop_index("ix_stix_deletions_coll_at")
+
+    op.drop_table("stix_deletions")
     with op.batch_alter_table("shares", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_shares_collection_id"))
 
