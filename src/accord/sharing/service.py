@@ -591,3 +591,48 @@ def visible_latest(session: Session, coll: Collection, rdr: tlp.Reader, *, batch
         if not page.more:
             return out
         after = page.last_key
+
+
+# ---------------------------------------------------------------- read-only helpers for the web pages
+# (every one goes through ``_filtered``, so the TLP visibility clause always applies)
+
+
+def count_visible(
+    session: Session, coll: Collection, rdr: tlp.Reader, q: ObjectQuery | None = None, *, levels: Sequence[str] = ()
+) -> int:
+    """How many object versions matching ``q`` (default: latest versions) the reader may see."""
+    stmt = _filtered(coll, rdr, q or ObjectQuery())
+    if levels:
+        stmt = stmt.where(StixObject.tlp.in_(list(levels)))
+    return int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
+
+
+def browse_objects(
+    session: Session,
+    coll: Collection,
+    rdr: tlp.Reader,
+    q: ObjectQuery,
+    *,
+    limit: int,
+    levels: Sequence[str] = (),
+    before: tuple[int, int] | None = None,
+) -> ObjectPage:
+    """One page of visible object versions, newest ``date_added`` first (keyset on date_added, row id)."""
+    stmt = _filtered(coll, rdr, q)
+    if levels:
+        stmt = stmt.where(StixObject.tlp.in_(list(levels)))
+    if before is not None:
+        stmt = stmt.where(
+            or_(StixObject.date_added < before[0], and_(StixObject.date_added == before[0], StixObject.id < before[1]))
+        )
+    rows = list(session.scalars(stmt.order_by(StixObject.date_added.desc(), StixObject.id.desc()).limit(limit + 1)))
+    more = len(rows) > limit
+    rows = rows[:limit]
+    last = (rows[-1].date_added, rows[-1].id) if rows else None
+    return ObjectPage(rows, more, last)
+
+
+def visible_types(session: Session, coll: Collection, rdr: tlp.Reader) -> list[str]:
+    """The object types among the latest versions the reader may see."""
+    stmt = _filtered(coll, rdr, ObjectQuery()).with_only_columns(StixObject.type).distinct().order_by(StixObject.type)
+    return list(session.scalars(stmt))

@@ -16,6 +16,7 @@ from accord.migrate import ensure_current
 from accord.sharing import taxii
 from accord.web import account_pages, errors, pages
 from accord.web.api import build_router
+from accord.web.pages import sharing as sharing_pages
 from accord.web.pages.common import render
 from accord.web.security import SecurityMiddleware, verify_csrf
 
@@ -47,6 +48,7 @@ def create_app(settings: Settings | None = None, *, engine: Any = None, check_sc
     app.include_router(account_pages.router)
     # pages follow the same read rule as the API: anonymous visitors only when the node publishes its data
     app.include_router(pages.router, dependencies=[Depends(read_access("read")), Depends(verify_csrf)])
+    app.include_router(sharing_pages.router, dependencies=[Depends(read_access("read")), Depends(verify_csrf)])
     pages.mount_static(app)
     app.include_router(taxii.router)
 
