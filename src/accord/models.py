@@ -6,6 +6,7 @@ from accord.db import Base
 from accord.directory import models as directory  # noqa: F401
 from accord.incidents import models as incidents  # noqa: F401
 from accord.norms import models as norms  # noqa: F401
+from accord.sharing import federation_models as federation  # noqa: F401
 from accord.sharing import models as sharing  # noqa: F401
 
 metadata = Base.metadata

@@ -167,3 +167,35 @@ def test_no_face_reveals_what_tlp_excludes(app, engine, plan):
                 sees_red = reader in red_readers[oid]  # a granular RED field: named recipients only
                 assert ("description" in body) is sees_red, (reader, oid)
         assert one.headers["content-type"] == TAXII
+
+
+def test_tombstones_follow_tlp_and_peers_get_no_default_amber(hub):
+    from fastapi.testclient import TestClient
+
+    from accord.config import Settings
+    from accord.sharing.federation_models import Peer
+    from accord.web.app import create_app
+
+    red, green = indicator(1, markings=[IDS["red"]]), indicator(2, markings=[IDS["green"]])
+    hub.post("producer", [red, green])
+    producer = hub.client("producer")
+    for obj in (red, green):
+        assert producer.delete(hub.url(f"objects/{obj['id']}/")).status_code == 200
+    app = create_app(Settings(), engine=hub.engine)
+    feed = f"/federation/v1/collections/{hub.collection}/deletions"
+    seen = {d["id"] for d in TestClient(app, headers=hub.client("member").headers).get(feed).json()["deletions"]}
+    assert seen == {green["id"]}  # the RED tombstone would reveal an id the member never saw
+    # a peer node that is a community member is not a default AMBER recipient
+    with unit_of_work(make_sessionmaker(hub.engine)) as s:
+        s.add(
+            Peer(
+                name=f"peer-{uuid.uuid4().hex[:6]}",
+                base_url="http://127.0.0.1:1",
+                api_root="accord",
+                token_sealed="plain:x",
+                party_id=hub.parties["member"],
+            )
+        )
+    amber = indicator(3, markings=[IDS["amber"]])
+    hub.post("producer", [amber])
+    assert amber["id"] not in visible_ids(hub, "member")

@@ -443,6 +443,9 @@ def _register_sharing() -> None:
     app.add_typer(sharing.community_app, name="community")
     app.add_typer(sharing.collection_app, name="collection")
     app.add_typer(sharing.misp_app, name="misp")
+    from accord.cli import federation
+
+    app.add_typer(federation.peer_app, name="peer")
 
 
 _register_sharing()

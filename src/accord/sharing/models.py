@@ -101,6 +101,10 @@ class StixDeletion(Base):
     version: Mapped[str] = mapped_column(String(40))
     deleted_at: Mapped[int] = mapped_column(BigInteger)  # microseconds since the epoch
     deleted_by: Mapped[str] = mapped_column(String(200))
+    # the deleted version's TLP context: a tombstone is shown only to readers who could see the version
+    tlp: Mapped[str] = mapped_column(String(20), default="red", server_default="red")
+    share_id: Mapped[int | None] = mapped_column(Integer)
+    producer_party_id: Mapped[int | None] = mapped_column(Integer)
 
 
 class TaxiiStatus(Base):

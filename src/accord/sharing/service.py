@@ -272,10 +272,15 @@ def _next_date_added(session: Session, coll: Collection) -> int:
 
 
 def _default_recipients(session: Session, coll: Collection) -> list[int]:
+    """The community's reading members — except peer nodes: AMBER never leaves the node by default."""
+    from accord.sharing.federation_models import Peer
+
     return list(
         session.scalars(
             select(CommunityMember.party_id).where(
-                CommunityMember.community_id == coll.community_id, CommunityMember.can_read.is_(True)
+                CommunityMember.community_id == coll.community_id,
+                CommunityMember.can_read.is_(True),
+                CommunityMember.party_id.not_in(select(Peer.party_id)),
             )
         )
     )
@@ -546,6 +551,9 @@ def delete_object(
                 "version": r.version,
                 "deleted_at": stamp,
                 "deleted_by": actor.name,
+                "tlp": r.tlp,
+                "share_id": r.share_id,
+                "producer_party_id": r.producer_party_id,
             }
             for r in rows
         ],

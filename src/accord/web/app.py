@@ -13,7 +13,7 @@ from accord.config import Settings
 from accord.core.errors import AccordError
 from accord.db import make_engine, make_sessionmaker
 from accord.migrate import ensure_current
-from accord.sharing import taxii
+from accord.sharing import federation_api, taxii
 from accord.web import account_pages, errors, pages
 from accord.web.api import build_router
 from accord.web.pages import sharing as sharing_pages
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None, *, engine: Any = None, check_sc
     app.include_router(sharing_pages.router, dependencies=[Depends(read_access("read")), Depends(verify_csrf)])
     pages.mount_static(app)
     app.include_router(taxii.router)
+    app.include_router(federation_api.router)
 
     @app.get("/healthz", tags=["node"], summary="Liveness and schema check")
     def healthz() -> dict[str, str]:
