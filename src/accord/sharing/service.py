@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from accord.audit import service as audit
@@ -507,10 +507,10 @@ def query_objects(
 ) -> ObjectPage:
     """One page of visible object versions, oldest ``date_added`` first (keyset on date_added, row id)."""
     stmt = _filtered(coll, rdr, q)
-    if after is not None:
-        stmt = stmt.where(
-            or_(StixObject.date_added > after[0], and_(StixObject.date_added == after[0], StixObject.id > after[1]))
-        )
+    if q.ids:  # without statistics SQLite would walk the date index instead of looking the ids up
+        stmt = stmt.with_hint(StixObject, "INDEXED BY ix_stix_coll_id_version", "sqlite")
+    if after is not None:  # a row-value comparison: one index range on (date_added, id), on both databases
+        stmt = stmt.where(tuple_(StixObject.date_added, StixObject.id) > tuple_(after[0], after[1]))
     rows = list(session.scalars(stmt.order_by(StixObject.date_added, StixObject.id).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
@@ -630,9 +630,7 @@ def browse_objects(
     if levels:
         stmt = stmt.where(StixObject.tlp.in_(list(levels)))
     if before is not None:
-        stmt = stmt.where(
-            or_(StixObject.date_added < before[0], and_(StixObject.date_added == before[0], StixObject.id < before[1]))
-        )
+        stmt = stmt.where(tuple_(StixObject.date_added, StixObject.id) < tuple_(before[0], before[1]))
     rows = list(session.scalars(stmt.order_by(StixObject.date_added.desc(), StixObject.id.desc()).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
