@@ -8,7 +8,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -45,6 +45,11 @@ class Settings(BaseSettings):
         description="TLP level applied to shared objects that carry no TLP marking (default: the restrictive choice).",
     )
     taxii_max_page: int = Field(default=1000, ge=1, le=10000, description="Most objects a TAXII page returns.")
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Fernet key (urlsafe base64, 32 bytes) encrypting peer credentials at rest; default: a key "
+        "file node.key in the data directory, created on first use.",
+    )
     node_title: str = Field(default="Accord node", description="Title of this node in TAXII discovery.")
     cookie_secure: Literal["auto", "always", "never"] = Field(
         default="auto",

@@ -86,18 +86,42 @@ class PeerRefused(PeerError):
 # ---------------------------------------------------------------- the peer's token
 
 
+def _cipher() -> Any:
+    """The node's key for secrets at rest: ACCORD_SECRET_KEY, else ``node.key`` in the data directory
+    (created on first use, readable by the owner only)."""
+    from cryptography.fernet import Fernet
+
+    from accord.config import Settings
+
+    settings = Settings()
+    key = settings.secret_key.get_secret_value() if settings.secret_key else None
+    if not key:
+        path = settings.data_dir / "node.key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(Fernet.generate_key())
+            path.chmod(0o600)
+        key = path.read_text().strip()
+    return Fernet(key.encode())
+
+
 def seal(token: str) -> str:
-    """How the peer's token is stored. ``plain:`` for now: the value never appears in output, logs or the
-    audit log, and the scheme prefix lets a later release re-seal it (Fernet/AES-GCM with a node key) in
-    place once a cipher library is a dependency."""
-    return "plain:" + token
+    """How a peer's token is stored: encrypted with the node key (Fernet: AES-CBC + HMAC-SHA256)."""
+    return "fernet:" + _cipher().encrypt(token.encode()).decode()
 
 
 def unseal(sealed: str) -> str:
     scheme, _, value = sealed.partition(":")
-    if scheme != "plain":
-        raise AccordError(f"unknown token seal {scheme!r}")
-    return value
+    if scheme == "fernet":
+        from cryptography.fernet import InvalidToken
+
+        try:
+            return str(_cipher().decrypt(value.encode()).decode())
+        except InvalidToken:
+            raise AccordError("the peer's stored token cannot be decrypted with this node's key") from None
+    if scheme == "plain":  # written by an earlier release; `accord peer add` again re-seals it
+        return value
+    raise AccordError(f"unknown token seal {scheme!r}")
 
 
 # ---------------------------------------------------------------- registry
