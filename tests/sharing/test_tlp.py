@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import uuid
 
+from fastapi.testclient import TestClient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import select
 
 from accord.db import make_sessionmaker, unit_of_work
+from accord.sharing import federation as sharing_federation
 from accord.sharing import service as sharing
 from accord.sharing import tlp
 
+from ..conftest_helpers import PASSWORD, login
 from .conftest import TAXII, indicator, make_hub
 
 IDS = {level: mid for mid, level in tlp.TLP2_IDS.items()}
@@ -127,6 +131,8 @@ def test_no_face_reveals_what_tlp_excludes(app, engine, plan):
     expected: dict[str, dict[str, bool]] = {}
     granular: dict[str, bool] = {}
     red_readers: dict[str, set[str]] = {}
+    objects_by_id: dict[str, dict] = {}
+    levels: dict[str, str] = {}
     with unit_of_work(make_sessionmaker(engine)) as s:
         coll = sharing.get_collection(s, hub.collection)
         for i, (level, ids, named, fine) in enumerate(plan):
@@ -149,6 +155,8 @@ def test_no_face_reveals_what_tlp_excludes(app, engine, plan):
             names = default | {"producer"} if named is None else set(named)
             expected[obj["id"]] = {r: reference_visible(effective, r, names) for r in READERS}
             granular[obj["id"]] = fine
+            objects_by_id[obj["id"]] = obj
+            levels[obj["id"]] = effective
             red_readers[obj["id"]] = {"producer"} | (set(named) if named is not None else set())
     for reader in READERS:
         c = hub.client(reader)
@@ -167,6 +175,32 @@ def test_no_face_reveals_what_tlp_excludes(app, engine, plan):
                 sees_red = reader in red_readers[oid]  # a granular RED field: named recipients only
                 assert ("description" in body) is sees_red, (reader, oid)
         assert one.headers["content-type"] == TAXII
+        # the export face (MISP export and any bulk export read through visible_latest)
+        with make_sessionmaker(engine)() as s:
+            from accord.auth.models import User
+
+            coll = sharing.get_collection(s, hub.collection)
+            account = s.scalar(select(User).where(User.username == hub.users[reader]))
+            exported = sharing.visible_latest(s, coll, sharing.reader(s, account, coll))
+        assert {o["id"] for o in exported} == allowed, reader
+        for o in exported:
+            if granular[o["id"]]:
+                assert ("description" in o) is (reader in red_readers[o["id"]]), (reader, o["id"])
+        # the web face: the object browser and each object page
+        browser = TestClient(app)
+        assert login(browser, hub.users[reader], PASSWORD).status_code == 303
+        page = browser.get(f"/sharing/collections/{hub.collection}").text
+        for oid in expected:
+            assert (oid in page) is (oid in allowed), (reader, oid, "browser")
+            assert (browser.get(f"/sharing/collections/{hub.collection}/objects/{oid}").status_code == 200) is (
+                oid in allowed
+            ), (reader, oid, "object page")
+    # the federation face: only what may leave the node travels, with stricter granular fields removed
+    for oid in expected:
+        leaves = sharing_federation.travelling(objects_by_id[oid])
+        assert (leaves is not None) == (levels[oid] in ("clear", "green")), oid
+        if leaves is not None and granular[oid]:
+            assert "description" not in leaves
 
 
 def test_tombstones_follow_tlp_and_peers_get_no_default_amber(hub):
