@@ -225,3 +225,16 @@ def test_bearer_tokens_work_too(hub):
     assert c.get(hub.url(), headers=headers).status_code == 200
     r = c.post(hub.url("objects/"), json={"objects": [indicator()]}, headers=headers | {"Content-Type": TAXII})
     is_taxii_error(r, 403)  # a read-only token cannot add objects
+
+
+def test_server_errors_are_taxii_errors_too(hub, monkeypatch):
+    from accord.sharing import service
+
+    def broken(_session):
+        raise RuntimeError("simulated failure")
+
+    monkeypatch.setattr(service, "list_collections", broken)
+    c = TestClient(hub.app, raise_server_exceptions=False)
+    r = c.get("/taxii2/accord/collections/", headers=basic(hub.users["producer"]))
+    is_taxii_error(r, 500)
+    assert "simulated" not in r.text  # no internals leak to the client
