@@ -93,3 +93,16 @@ def refresh_statistics(engine: Engine) -> None:
     """Give the query planner fresh statistics after a bulk load (outside any transaction)."""
     with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("ANALYZE"))
+
+
+def refresh_statistics_sampled(engine: Engine) -> None:
+    """Cheap planner statistics for SQLite (sampled ANALYZE); PostgreSQL's autovacuum does this itself.
+
+    Without them SQLite walks the date index for id lookups once a collection is large.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as conn:
+        conn.exec_driver_sql("PRAGMA analysis_limit=1000")
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()

@@ -507,8 +507,6 @@ def query_objects(
 ) -> ObjectPage:
     """One page of visible object versions, oldest ``date_added`` first (keyset on date_added, row id)."""
     stmt = _filtered(coll, rdr, q)
-    if q.ids:  # without statistics SQLite would walk the date index instead of looking the ids up
-        stmt = stmt.with_hint(StixObject, "INDEXED BY ix_stix_coll_id_version", "sqlite")
     if after is not None:  # a row-value comparison: one index range on (date_added, id), on both databases
         stmt = stmt.where(tuple_(StixObject.date_added, StixObject.id) > tuple_(after[0], after[1]))
     rows = list(session.scalars(stmt.order_by(StixObject.date_added, StixObject.id).limit(limit + 1)))

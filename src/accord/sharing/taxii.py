@@ -352,6 +352,10 @@ async def add_objects(request: Request, coll: Coll, user: User) -> Response:
     from starlette.concurrency import run_in_threadpool
 
     result = await run_in_threadpool(_add, request, coll.id, user, envelope.get("objects", []))
+    if len(result.successes) >= 100:  # the collection grew: keep the planner's statistics fresh
+        from accord.bulk import refresh_statistics_sampled
+
+        await run_in_threadpool(refresh_statistics_sampled, request.app.state.engine)
     return taxii_response(
         _status_body(result.status_id, result.request_timestamp, result.successes, result.failures), status=202
     )
