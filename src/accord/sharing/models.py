@@ -70,7 +70,6 @@ class StixObject(Base):
         Index("ix_stix_coll_added", "collection_id", "date_added"),
         Index("ix_stix_coll_id_version", "collection_id", "stix_id", "version"),
         Index("ix_stix_coll_type_added", "collection_id", "type", "date_added"),
-        Index("ix_stix_coll_latest_added", "collection_id", "is_latest", "date_added"),
     )
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     collection_id: Mapped[str] = mapped_column(ForeignKey("collections.id", ondelete="CASCADE"))

@@ -509,7 +509,10 @@ def query_objects(
     stmt = _filtered(coll, rdr, q)
     if after is not None:  # a row-value comparison: one index range on (date_added, id), on both databases
         stmt = stmt.where(tuple_(StixObject.date_added, StixObject.id) > tuple_(after[0], after[1]))
-    rows = list(session.scalars(stmt.order_by(StixObject.date_added, StixObject.id).limit(limit + 1)))
+    # With ids given, "+ 0" keeps the planner from walking the date index: it looks the ids up and sorts the few
+    # matching rows (SQLite otherwise may scan the whole collection in date order, with or without statistics).
+    first_key = StixObject.date_added + 0 if q.ids else StixObject.date_added
+    rows = list(session.scalars(stmt.order_by(first_key, StixObject.id).limit(limit + 1)))
     more = len(rows) > limit
     rows = rows[:limit]
     last = (rows[-1].date_added, rows[-1].id) if rows else None
