@@ -421,6 +421,16 @@ def token_list() -> None:
     out.print(table)
 
 
+@app.command()
+def identity() -> None:
+    """Show this node's Ed25519 identity (created on first use): key fingerprint and public key."""
+    from accord.crisis.identity import load_or_create, public_pem
+
+    node = load_or_create(_settings().data_dir / "node.ed25519.pem")
+    typer.echo(f"key id (SHA-256 of the public key): {node.key_id}")
+    typer.echo(public_pem(node.public_key))
+
+
 @config_app.command("check")
 def config_check() -> None:
     """Validate the configuration from the environment without starting anything."""

@@ -1,0 +1,1 @@
+"""Crisis diplomacy: node identity and signed messages (more to come: cases, deadlines, escalation)."""
