@@ -107,6 +107,7 @@ class LiveNode:
     engine: Any
     incident_id: int  # NotPetya (slug notpetya-2017); its page answers to either
     actor_id: int  # APT28
+    sharing: dict[str, Any] = field(default_factory=dict)  # collection / community / object ids (set by `accounts`)
 
 
 def _load_dataset(engine: Any) -> None:
@@ -229,7 +230,43 @@ def accounts(live_node: LiveNode) -> dict[str, str]:
                 display_name=f"Browser test {role}",
                 state_code=None,
             )
+        _share_something(session, live_node, usernames["analyst"])
     return usernames
+
+
+def _share_something(session: Any, node: LiveNode, analyst: str) -> None:
+    """The analyst's CERT shares a CLEAR and a GREEN indicator into a community collection (sharing pages)."""
+    import uuid
+
+    from accord.audit.service import SYSTEM
+    from accord.auth.service import get_user
+    from accord.sharing import service as sharing
+    from accord.sharing.tlp import TLP2_BY_LEVEL
+
+    party = sharing.create_party(session, key="browser-cert", name="Browser CERT", state_code="EE")
+    get_user(session, analyst).party_id = party.id
+    community = sharing.create_community(session, name="Browser CSIRTs")
+    sharing.set_member(session, community.id, party.id, can_read=True, can_write=True)
+    coll = sharing.create_collection(session, community_id=community.id, title="Browser indicators")
+    objects = [
+        {
+            "type": "indicator",
+            "spec_version": "2.1",
+            "id": f"indicator--{uuid.uuid4()}",
+            "created": "2024-01-01T00:00:00.000Z",
+            "modified": "2024-01-01T00:00:00.000Z",
+            "name": f"Shared {level}",
+            "pattern": "[ipv4-addr:value = '203.0.113.7']",
+            "pattern_type": "stix",
+            "valid_from": "2024-01-01T00:00:00Z",
+            "object_marking_refs": [TLP2_BY_LEVEL[level]],
+        }
+        for level in ("clear", "green")
+    ]
+    sharing.ingest(
+        session, coll, objects, actor=SYSTEM, producer_party_id=party.id, provenance="browser-test", unmarked="red"
+    )
+    node.sharing.update(collection_id=coll.id, community_id=community.id, object_id=objects[0]["id"])
 
 
 def sign_in(page: Any, username: str, password: str) -> Any:

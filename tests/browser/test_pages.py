@@ -44,12 +44,18 @@ PAGES = [
     PageSpec("login", "/login", None, ""),
     PageSpec("admin-users", "/admin/users", "admin", "browser-analyst"),
     PageSpec("admin-audit", "/admin/audit", "admin", ""),
+    PageSpec("sharing", "/sharing", "analyst", "Browser indicators"),
+    PageSpec("sharing-community", "/sharing/communities/{community_id}", "analyst", "Browser CERT"),
+    PageSpec("sharing-collection", "/sharing/collections/{collection_id}", "analyst", "Shared green"),
+    PageSpec("sharing-object", "/sharing/collections/{collection_id}/objects/{object_id}", "analyst", "Shared clear"),
+    PageSpec("sharing-share", "/sharing/collections/{collection_id}/share", "analyst", ""),
+    PageSpec("sharing-peers", "/sharing/peers", "admin", ""),
 ]
 IDS = [p.name for p in PAGES]
 
 
 def url_of(spec: PageSpec, node: Any) -> str:
-    return spec.path.format(incident_id=node.incident_id, actor_id=node.actor_id)
+    return spec.path.format(incident_id=node.incident_id, actor_id=node.actor_id, **node.sharing)
 
 
 def open_page(context: Any, spec: PageSpec, node: Any) -> tuple[Any, Any]:
