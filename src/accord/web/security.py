@@ -53,6 +53,8 @@ def _identify(request: Request) -> None:
     request.state.auth_problem = None
     request.state.via_cookie = False
     header = request.headers.get("authorization", "")
+    if not header and SESSION_COOKIE not in request.cookies:
+        return  # an anonymous request (static files, public pages): no database round trip
     with request.app.state.sessions() as session, session.begin():
         if header.lower().startswith("basic "):
             user = _basic_user(request, session, header[6:].strip())
