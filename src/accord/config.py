@@ -56,6 +56,31 @@ class Settings(BaseSettings):
         description="Mark cookies Secure: auto = when the request came over HTTPS (as seen by the server).",
     )
 
+    node_state: str | None = Field(
+        default=None,
+        pattern=r"^[A-Z]{2}$",
+        description="ISO 3166-1 alpha-2 code of the state this node speaks for in crisis messages (unset: none).",
+    )
+    public_url: str = Field(
+        default="http://127.0.0.1:8000",
+        description="Address at which people and peers reach this node (used in signed acknowledgement links).",
+    )
+    smtp_host: str | None = Field(default=None, description="SMTP server for contacts without a node (unset: no mail).")
+    smtp_port: int = Field(default=25, ge=1, le=65535, description="Port of the SMTP server.")
+    smtp_starttls: bool = Field(default=False, description="Upgrade the SMTP connection with STARTTLS.")
+    smtp_user: str | None = Field(default=None, description="SMTP user name, if the server requires sign-in.")
+    smtp_password: SecretStr | None = Field(default=None, description="SMTP password (never logged).")
+    smtp_from: str = Field(default="accord@localhost", description="Sender address of crisis and check e-mails.")
+    worker_poll_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        le=3600,
+        description="How often the background worker looks for due deadlines and deliveries.",
+    )
+    envelope_max_age_minutes: int = Field(
+        default=15, ge=1, description="Oldest signed envelope the federation inbox accepts (replay window)."
+    )
+
     def resolved_database_url(self) -> str:
         """The database URL, defaulting to the embedded SQLite file in ``data_dir``."""
         if self.database_url:

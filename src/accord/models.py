@@ -2,6 +2,7 @@
 
 from accord.audit import models as audit  # noqa: F401
 from accord.auth import models as auth  # noqa: F401
+from accord.crisis import models as crisis  # noqa: F401
 from accord.db import Base
 from accord.directory import models as directory  # noqa: F401
 from accord.incidents import models as incidents  # noqa: F401

@@ -27,7 +27,7 @@ UnStatus = Literal["member", "observer", "none"]
 OrgKind = Literal["universal", "regional", "military_alliance", "economic_forum", "intergovernmental"]
 MemberRole = Literal["member", "observer", "partner", "suspended"]
 AgencyKind = Literal["foreign_ministry", "cert", "cyber_agency", "law_enforcement_247", "other"]
-PocRole = Literal["diplomatic", "technical", "24-7"]
+PocRole = Literal["technical", "diplomatic", "political", "24-7"]
 ChannelKind = Literal["email", "phone", "fax", "url", "node", "other"]
 
 
