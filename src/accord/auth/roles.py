@@ -2,7 +2,8 @@
 
 viewer     reads the node's data (not points of contact)
 analyst    also writes the knowledge base (incidents, attributions, norms, …) and reads contacts
-liaison    liaison officer: writes agencies and points of contact, reads contacts
+liaison    liaison officer: writes agencies and points of contact, reads contacts; runs crisis cases and
+           reachability checks (analysts may read them)
 admin      administrator: everything, plus users, tokens of others and the audit log
 """
 
@@ -18,6 +19,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "contacts:read": frozenset({"analyst", "liaison", "admin"}),
     "kb:write": frozenset({"analyst", "admin"}),
     "contacts:write": frozenset({"liaison", "admin"}),
+    "crisis:read": frozenset({"analyst", "liaison", "admin"}),
+    "crisis:write": frozenset({"liaison", "admin"}),
     "admin": frozenset({"admin"}),
 }
 
