@@ -31,6 +31,7 @@ def peer_add(
     ],
     public_key: Annotated[str | None, typer.Option(help="the peer's Ed25519 public key (PEM or base64)")] = None,
     api_root: Annotated[str, typer.Option(help="TAXII API root, relative to the URL")] = "taxii2/accord/",
+    state: Annotated[str | None, typer.Option(help="ISO code of the state the peer node speaks for")] = None,
 ) -> None:
     """Register a peer node (its party, peer-NAME, is created if needed)."""
     from accord.sharing import federation
@@ -44,6 +45,7 @@ def peer_add(
                 token=token,
                 public_key=public_key,
                 api_root=api_root,
+                state_code=state.upper() if state else None,
                 actor=_cli_actor(),
             )
     except AccordError as exc:

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -89,16 +91,22 @@ def _cli_actor() -> Any:
     return Actor(f"cli:{getpass.getuser()}")
 
 
-def _accounts_session(settings: Settings) -> Any:
+@contextmanager
+def _accounts_session(settings: Settings) -> Iterator[Any]:
+    """One transaction on the node's (migrated) database; the engine is closed afterwards."""
     from accord.db import make_sessionmaker, unit_of_work
     from accord.migrate import ensure_current
 
     engine = _engine(settings)
     try:
-        ensure_current(engine)
-    except AccordError as exc:
-        _fail(exc)
-    return unit_of_work(make_sessionmaker(engine))
+        try:
+            ensure_current(engine)
+        except AccordError as exc:
+            _fail(exc)
+        with unit_of_work(make_sessionmaker(engine)) as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 DEMO_ACCOUNTS = (  # (username, role, state, organisation, affiliation) — demo mode only
@@ -176,7 +184,7 @@ def init() -> None:
     _first_admin(settings, demo=False)
 
 
-def _serve(settings: Settings, host: str | None, port: int | None) -> None:
+def _serve(settings: Settings, host: str | None, port: int | None, worker: bool = True) -> None:
     import uvicorn
 
     from accord.web.app import create_app
@@ -187,6 +195,10 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
         _fail(exc)
     host, port = host or settings.host, port or settings.port
     out.print(f"Accord is serving at [bold]http://{host}:{port}/[/bold]  (API: /api/v1, OpenAPI: /api/v1/openapi.json)")
+    if worker:  # deadlines and deliveries in a background thread; `accord worker` processes may run as well
+        from accord.crisis.worker import start_thread
+
+        start_thread(application.state.sessions, settings)
     uvicorn.run(application, host=host, port=port, log_level="info")
 
 
@@ -194,9 +206,10 @@ def _serve(settings: Settings, host: str | None, port: int | None) -> None:
 def serve(
     host: Annotated[str | None, typer.Option(help="bind address")] = None,
     port: Annotated[int | None, typer.Option(help="port")] = None,
+    worker: Annotated[bool, typer.Option(help="also run the background worker (deadlines, deliveries)")] = True,
 ) -> None:
     """Serve the API (refuses to start on an unmigrated database)."""
-    _serve(_settings(), host, port)
+    _serve(_settings(), host, port, worker)
 
 
 @app.command()
@@ -459,6 +472,18 @@ def _register_sharing() -> None:
 
 
 _register_sharing()
+
+
+def _register_crisis() -> None:
+    from accord.cli import crisis
+
+    app.add_typer(crisis.case_app, name="case")
+    app.add_typer(crisis.ledger_app, name="ledger")
+    app.add_typer(crisis.policy_app, name="policy")
+    app.command("worker")(crisis.worker)
+
+
+_register_crisis()
 
 
 if __name__ == "__main__":

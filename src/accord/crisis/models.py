@@ -10,10 +10,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from accord.db import Base, utcnow
+from accord.db import Base, UtcDateTime, utcnow
 
 LEVELS = ("technical", "diplomatic", "political")
 MESSAGE_KINDS = (
@@ -52,8 +52,8 @@ class Case(Base):
     peer_id: Mapped[int | None] = mapped_column(ForeignKey("federation_peers.id", ondelete="SET NULL"))
     received: Mapped[bool] = mapped_column(Boolean, default=False)  # opened by a peer's message
     opened_by: Mapped[str | None] = mapped_column(String(200))
-    opened_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    opened_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     ledger_seq: Mapped[int] = mapped_column(Integer, default=0)  # seq of the last ledger entry
     ledger_head: Mapped[str] = mapped_column(String(64), default="")  # its hash (truncation shows)
 
@@ -82,13 +82,13 @@ class Message(Base):
     language: Mapped[str] = mapped_column(String(10), default="en")
     in_reply_to: Mapped[str | None] = mapped_column(String(36), index=True)
     escalated_from: Mapped[str | None] = mapped_column(String(36))  # uid of the message this one escalates
-    ack_due: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    reply_due: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    ack_due: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    reply_due: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     acknowledged_by: Mapped[str | None] = mapped_column(String(300))
-    replied_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    escalated_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    replied_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    escalated_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     created_by: Mapped[str | None] = mapped_column(String(200))
 
 
@@ -105,9 +105,9 @@ class Timer(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     kind: Mapped[str] = mapped_column(String(30))
     subject_id: Mapped[int] = mapped_column(Integer, index=True)
-    due_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    fired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    due_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    fired_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     fired_by: Mapped[str | None] = mapped_column(String(100))
     outcome: Mapped[str | None] = mapped_column(String(200))  # what firing did, or why it was void
 
@@ -143,7 +143,7 @@ class EscalationPolicy(Base):
     state_a: Mapped[str | None] = mapped_column(ForeignKey("states.code", ondelete="CASCADE"))
     state_b: Mapped[str | None] = mapped_column(ForeignKey("states.code", ondelete="CASCADE"))
     ladder: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
-    updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, onupdate=utcnow)
 
 
 class Delivery(Base):
@@ -170,10 +170,10 @@ class Delivery(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | delivered | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
-    next_attempt: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    next_attempt: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
     last_error: Mapped[str | None] = mapped_column(Text)
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    delivered_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    delivered_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     receipt: Mapped[str | None] = mapped_column(Text)  # the peer's signed receipt (JWS)
 
 
@@ -187,7 +187,7 @@ class InboxEntry(Base):
     key: Mapped[str] = mapped_column(String(80))
     kind: Mapped[str] = mapped_column(String(20))
     peer_id: Mapped[int | None] = mapped_column(ForeignKey("federation_peers.id", ondelete="SET NULL"))
-    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
     envelope: Mapped[str] = mapped_column(Text)
     receipt: Mapped[str] = mapped_column(Text)
 
@@ -198,7 +198,7 @@ class Nonce(Base):
     __tablename__ = "crisis_nonces"
     jti: Mapped[str] = mapped_column(String(80), primary_key=True)
     sender_kid: Mapped[str] = mapped_column(String(64))
-    seen_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
 
 
 class Refusal(Base):
@@ -206,7 +206,7 @@ class Refusal(Base):
 
     __tablename__ = "crisis_refusals"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow, index=True)
+    at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow, index=True)
     reason: Mapped[str] = mapped_column(String(300))
     remote_addr: Mapped[str | None] = mapped_column(String(100))
     kid: Mapped[str | None] = mapped_column(String(100))
@@ -232,7 +232,7 @@ class PingCampaign(Base):
     repeat_days: Mapped[int | None] = mapped_column(Integer)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_by: Mapped[str | None] = mapped_column(String(200))
-    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
 
 
 class PingRun(Base):
@@ -241,9 +241,9 @@ class PingRun(Base):
     __tablename__ = "ping_runs"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     campaign_id: Mapped[int] = mapped_column(ForeignKey("ping_campaigns.id", ondelete="CASCADE"), index=True)
-    started_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    closes_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
-    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    started_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    closes_at: Mapped[dt.datetime] = mapped_column(UtcDateTime())
+    closed_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
 
 
 class PingCheck(Base):
@@ -259,10 +259,10 @@ class PingCheck(Base):
     region: Mapped[str | None] = mapped_column(String(60))
     role: Mapped[str] = mapped_column(String(20))
     channel: Mapped[str] = mapped_column(String(10))  # node | email | web
-    sent_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    sent_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
     reminders: Mapped[int] = mapped_column(Integer, default=0)
-    last_reminder_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    last_reminder_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     via: Mapped[str | None] = mapped_column(String(10))  # inbox | link | web
     acknowledged_by: Mapped[str | None] = mapped_column(String(300))
 
@@ -279,7 +279,7 @@ class ReceivedPing(Base):
     campaign: Mapped[str] = mapped_column(String(200))
     poc_name: Mapped[str] = mapped_column(String(300))
     poc_role: Mapped[str] = mapped_column(String(20))
-    received_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
-    respond_by: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
-    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime(), default=utcnow)
+    respond_by: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
+    acknowledged_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime())
     acknowledged_by: Mapped[str | None] = mapped_column(String(300))

@@ -49,7 +49,11 @@ def pending(session: Session, kind: str, subject_id: int) -> list[Timer]:
     )
 
 
-def _claim(session: Session, now: dt.datetime, worker: str) -> Timer | None:
+LOST = object()  # another worker claimed the timer first
+
+
+def _claim(session: Session, now: dt.datetime, worker: str) -> Timer | None | object:
+    """The next due timer, now marked fired by ``worker``; None if nothing is due; LOST if a rival won it."""
     query = select(Timer).where(Timer.fired_at.is_(None), Timer.due_at <= now).order_by(Timer.due_at, Timer.id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
@@ -60,7 +64,7 @@ def _claim(session: Session, now: dt.datetime, worker: str) -> Timer | None:
         update(Timer).where(Timer.id == timer.id, Timer.fired_at.is_(None)).values(fired_at=now, fired_by=worker)
     )
     if won.rowcount != 1:  # type: ignore[attr-defined]
-        return None
+        return LOST
     session.refresh(timer)
     return timer
 
@@ -77,6 +81,9 @@ def run_due(factory: sessionmaker[Session], *, worker: str, now: dt.datetime | N
                 timer = _claim(session, at, worker)
                 if timer is None:
                     break
+                if timer is LOST:
+                    continue
+                assert isinstance(timer, Timer)
                 handler = registry.TIMERS.get(timer.kind)
                 if handler is None:
                     timer.outcome = f"no handler for {timer.kind!r}"

@@ -54,6 +54,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from accord.audit import service as audit
 from accord.audit.service import Actor
 from accord.auth.models import Party
+from accord.directory.models import State
 from accord.core.errors import AccordError, Invalid, NotFound, Problem
 from accord.db import unit_of_work
 from accord.sharing import service, tlp
@@ -143,20 +144,26 @@ def add_peer(
     public_key: str | None = None,
     api_root: str = "taxii2/accord/",
     party_id: int | None = None,
+    state_code: str | None = None,
     actor: Actor = audit.SYSTEM,
 ) -> Peer:
-    """Register a peer. Its party (who produced what is pulled from it) is ``peer-<name>``, made if needed."""
+    """Register a peer. Its party (who produced what is pulled from it) is ``peer-<name>``, made if needed;
+    ``state_code`` names the state the peer node speaks for (crisis messages to that state go to it)."""
     if not _NAME.match(name):
         raise Invalid("invalid peer name", [Problem("name", "lower-case letters, digits, '.', '_', '-'")])
     if session.scalar(select(Peer.id).where(Peer.name == name)) is not None:
         raise Invalid("peer exists", [Problem("name", f"{name!r} is taken")])
     _check_token(token)
     url = _check_url(base_url)
+    if state_code is not None and session.scalar(select(State.code).where(State.code == state_code)) is None:
+        raise Invalid("unknown state", [Problem("state_code", f"no state with code {state_code!r}")])
     if party_id is None:
         key = f"peer-{name}"
         party_id = session.scalar(select(Party.id).where(Party.key == key))
         if party_id is None:
-            party_id = service.create_party(session, key=key, name=f"Peer node {name}", actor=actor).id
+            party_id = service.create_party(
+                session, key=key, name=f"Peer node {name}", state_code=state_code, actor=actor
+            ).id
     peer = Peer(
         name=name,
         base_url=url,

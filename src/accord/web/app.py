@@ -14,7 +14,7 @@ from accord.core.errors import AccordError
 from accord.db import make_engine, make_sessionmaker
 from accord.migrate import ensure_current
 from accord.sharing import federation_api, taxii
-from accord.web import account_pages, errors, pages
+from accord.web import account_pages, crisis_api, errors, pages
 from accord.web.api import build_router
 from accord.web.pages import sharing as sharing_pages
 from accord.web.pages.common import render
@@ -52,6 +52,8 @@ def create_app(settings: Settings | None = None, *, engine: Any = None, check_sc
     pages.mount_static(app)
     app.include_router(taxii.router)
     app.include_router(federation_api.router)
+    app.include_router(crisis_api.router)
+    app.include_router(crisis_api.exports)
 
     @app.get("/healthz", tags=["node"], summary="Liveness and schema check")
     def healthz() -> dict[str, str]:
