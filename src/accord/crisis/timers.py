@@ -57,6 +57,8 @@ def _claim(session: Session, now: dt.datetime, worker: str) -> Timer | None | ob
     query = select(Timer).where(Timer.fired_at.is_(None), Timer.due_at <= now).order_by(Timer.due_at, Timer.id)
     if session.get_bind().dialect.name == "postgresql":
         query = query.with_for_update(skip_locked=True)
+    else:  # SQLite: take the write lock first, so the read below sees what the last writer committed
+        session.execute(update(Timer).where(Timer.id == -1).values(fired_by=None))
     timer = session.scalars(query.limit(1)).first()
     if timer is None:
         return None
