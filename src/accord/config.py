@@ -77,6 +77,15 @@ class Settings(BaseSettings):
         le=3600,
         description="How often the background worker looks for due deadlines and deliveries.",
     )
+    delivery_retry_seconds: float = Field(
+        default=30.0, gt=0, le=3600, description="Wait before the second delivery attempt; doubles each time (cap 1 h)."
+    )
+    delivery_lease_seconds: float = Field(
+        default=120.0,
+        gt=0,
+        le=3600,
+        description="How long a claimed delivery is not claimed again (a killed sender's).",
+    )
     envelope_max_age_minutes: int = Field(
         default=15, ge=1, description="Oldest signed envelope the federation inbox accepts (replay window)."
     )

@@ -178,6 +178,8 @@ def open_case(
         problems.append(Problem("tlp", f"must be one of {', '.join(TLP_LEVELS)}"))
     if not title.strip():
         problems.append(Problem("title", "must not be empty"))
+    elif len(title.strip()) > 300:
+        problems.append(Problem("title", "at most 300 characters"))
     if problems:
         raise Invalid("the case cannot be opened", problems)
     chosen = check_ladder(ladder) if ladder is not None else policy_ladder(session, node.state, counterpart_state)
@@ -340,7 +342,7 @@ def _email_parts(node: Node, case: Case, msg: Message, now: dt.datetime) -> dict
     from accord.crisis import links
 
     expires = (msg.reply_due or now + dt.timedelta(days=7)) + dt.timedelta(days=7)
-    token = links.make(node.identity, "message", msg.uid, expires)
+    token = links.make(node.identity, "message", msg.uid, expires, what=f"“{msg.subject}” (case {case.title})")
     ack_url = links.url(node.settings, token)
     return {"subject": msg.subject, "text": _mail_text(case, msg, ack_url), "ack_url": ack_url}
 
@@ -413,6 +415,9 @@ def send_message(
         original = session.scalars(select(Message).where(Message.uid == in_reply_to)).first()
         if original is None or original.case_id != case.id:
             problems.append(Problem("in_reply_to", "is not a message of this case"))
+    for name, value, most in (("subject", subject, 300), ("sender_name", sender_name, 300)):
+        if value is not None and len(value) > most:
+            problems.append(Problem(name, f"at most {most} characters"))
     if kind == "response" and not in_reply_to:
         problems.append(Problem("in_reply_to", "a response answers a message: name it"))
     pocs: list[PointOfContact] = []
@@ -569,11 +574,11 @@ def escalate(session: Session, node: Node, msg: Message, *, why: str, now: dt.da
         actor="escalation",
         now=now,
         sender_name=msg.sender_name,
-        subject=f"[Escalated to {higher} level] {msg.subject}",
+        subject=f"[Escalated to {higher} level] {msg.subject}"[:300],
         urgency="immediate" if msg.urgency in ("routine", "priority") else msg.urgency,
         incident_summary=msg.incident_summary,
         requested_action=msg.requested_action,
-        body=(msg.body or "") + f"\n\n(Not acknowledged at {msg.level} level by {_iso(msg.ack_due)}.)",
+        body=(msg.body or "") + f"\n\n(Not {_missed(why)} at {msg.level} level by {_human(msg, why)}.)",
         tlp=msg.tlp,
         language=msg.language,
         level=higher,
@@ -584,6 +589,15 @@ def escalate(session: Session, node: Node, msg: Message, *, why: str, now: dt.da
     )
     names = ", ".join(r["name"] for r in up.recipients) or "no contact at this level"
     return f"escalated to {higher}: {names}"
+
+
+def _missed(why: str) -> str:
+    return "answered" if why.startswith("substantive") else "acknowledged"
+
+
+def _human(msg: Message, why: str) -> str:
+    due = msg.reply_due if why.startswith("substantive") else msg.ack_due
+    return f"{due:%d %b %Y %H:%M} UTC" if due else "the deadline"
 
 
 @registry.timer("ack")
@@ -747,5 +761,5 @@ def _on_delivered(session: Session, row: Delivery, receipt: dict[str, Any], now:
     ledger.append(session, case, "delivered", "outbox", data, _worker_node().identity, now)
 
 
-if _on_delivered not in getattr(delivery, "ON_DELIVERED", []):
-    delivery.__dict__.setdefault("ON_DELIVERED", []).append(_on_delivered)
+if _on_delivered not in delivery.ON_DELIVERED:
+    delivery.ON_DELIVERED.append(_on_delivered)

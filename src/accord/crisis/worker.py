@@ -17,8 +17,9 @@ from typing import Any
 from sqlalchemy.orm import Session, sessionmaker
 
 from accord.config import Settings
-from accord.crisis import delivery, registry, timers
+from accord.crisis import delivery, inbox, registry, timers
 from accord.crisis.service import Node, use_node
+from accord.db import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -40,10 +41,9 @@ def run_once(
     node = Node.from_settings(settings)
     use_node(node)
     fired = timers.run_due(factory, worker=worker_id or default_worker_id(), now=now)
-    sent = 0
-    run_pending = getattr(delivery, "run_pending", None)
-    if run_pending is not None:
-        sent = run_pending(factory, settings=settings, identity=node.identity, now=now, client=client)
+    with unit_of_work(factory) as session:  # replayed envelopes older than the window are refused as expired
+        inbox.prune_nonces(session, max_age=dt.timedelta(minutes=settings.envelope_max_age_minutes), now=now)
+    sent = delivery.run_pending(factory, settings=settings, identity=node.identity, now=now, client=client)
     return {"timers": fired, "deliveries": sent}
 
 
