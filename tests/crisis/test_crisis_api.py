@@ -11,6 +11,7 @@ from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from accord.cli.main import app as cli
+from accord.crisis import export
 from accord.crisis.models import Case, LedgerEntry
 from accord.db import make_sessionmaker, unit_of_work
 
@@ -94,7 +95,8 @@ def test_permissions(role_clients: dict[str, Any], unique: str) -> None:
 def test_archive_export_html_and_pdf(client: Any, unique: str, tmp_path: Path) -> None:
     uid = _case(client, unique, tlp="red")["uid"]
     client.post(
-        f"/api/v1/crisis/cases/{uid}/messages", json={"kind": "notification", "incident_summary": "<b>bold</b> claim"}
+        f"/api/v1/crisis/cases/{uid}/messages",
+        json={"kind": "notification", "incident_summary": "<b>bold</b> claim", "body": "Просим подтвердить — merci"},
     )
     html = client.get(f"/crisis/cases/{uid}/export.html")
     assert html.status_code == 200 and "attachment" in html.headers["content-disposition"]
@@ -103,11 +105,14 @@ def test_archive_export_html_and_pdf(client: Any, unique: str, tmp_path: Path) -
     pdf = client.get(f"/crisis/cases/{uid}/export.pdf")
     assert pdf.status_code == 200 and pdf.content.startswith(b"%PDF")
     doc = pypdfium2.PdfDocument(io.BytesIO(pdf.content))
-    text = doc[0].get_textpage().get_text_range()
+    text = " ".join(doc[0].get_textpage().get_text_range().split())
     assert "chain and signatures verified" in text and "DDoS on ministry" in text
+    if export.FONT_DIR.joinpath("DejaVuSans.ttf").is_file():  # the setup installs it (fonts-dejavu-core)
+        assert "Просим подтвердить — merci" in text
     image = doc[0].render(scale=1).to_pil()
     image.save(tmp_path / "export.png")
     assert image.getextrema()[0][0] < 100  # something dark (text) was drawn on the page
+    doc.close()
 
 
 def test_ledger_verify_cli_detects_tampering(tmp_path: Path, engine: Any) -> None:

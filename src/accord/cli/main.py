@@ -116,6 +116,28 @@ DEMO_ACCOUNTS = (  # (username, role, state, organisation, affiliation) — demo
 )
 
 
+DEMO_CONTACT_STATES = ("DE", "FI", "FR", "LV", "PL", "SE")
+
+
+def _demo_contacts(session: Any) -> None:
+    """Fictional points of contact (example.org addresses, marked "demo") so the crisis room and the
+    reachability checks have someone to write to. Never part of the bundled dataset of public facts."""
+    from accord.directory.models import PointOfContact
+
+    for code in DEMO_CONTACT_STATES:
+        for role in ("technical", "diplomatic", "political", "24-7"):
+            session.add(
+                PointOfContact(
+                    state_code=code,
+                    role=role,
+                    name=f"Demo {role} desk ({code})",
+                    title="fictional contact for the demo",
+                    channels=[{"kind": "email", "value": f"{role.replace('-', '')}.{code.lower()}@example.org"}],
+                    languages=["en"],
+                )
+            )
+
+
 def _first_admin(settings: Settings, *, demo: bool) -> None:
     """Create the first administrator (and, in demo mode, a few demo accounts); print passwords once."""
     from accord.auth import service as accounts
@@ -148,6 +170,8 @@ def _first_admin(settings: Settings, *, demo: bool) -> None:
                 actor=_cli_actor(),
             )
             created.append((username, role, pw))
+        if demo:
+            _demo_contacts(session)
     table = Table("username", "role", "one-time password", title="Accounts created (shown only now)")
     for row in created:
         table.add_row(*row)
@@ -481,6 +505,9 @@ def _register_crisis() -> None:
     app.add_typer(crisis.ledger_app, name="ledger")
     app.add_typer(crisis.policy_app, name="policy")
     app.command("worker")(crisis.worker)
+    from accord.cli import ping
+
+    app.add_typer(ping.ping_app, name="ping")
 
 
 _register_crisis()

@@ -610,7 +610,7 @@ def _ack_deadline(session: Session, timer: Any, now: dt.datetime) -> str:
         return "void: case closed"
     if msg.acknowledged_at is not None:
         return "void: acknowledged"
-    return escalate(session, _worker_node(), msg, why="acknowledgement deadline passed", now=now)
+    return escalate(session, worker_node(), msg, why="acknowledgement deadline passed", now=now)
 
 
 @registry.timer("reply")
@@ -623,7 +623,7 @@ def _reply_deadline(session: Session, timer: Any, now: dt.datetime) -> str:
         return "void: case closed"
     if msg.replied_at is not None or not TEMPLATES[msg.kind].expects_reply:
         return "void: replied" if msg.replied_at else "void: no reply expected"
-    node = _worker_node()
+    node = worker_node()
     ledger.append(session, case, "reply-overdue", "deadline", {"message": msg.uid}, node.identity, now)
     if msg.escalated_at is None:
         return escalate(session, node, msg, why="substantive reply deadline passed", now=now)
@@ -638,7 +638,7 @@ def use_node(node: Node) -> None:
     _WORKER_NODE[:] = [node]
 
 
-def _worker_node() -> Node:
+def worker_node() -> Node:
     if not _WORKER_NODE:
         use_node(Node.from_settings(Settings()))
     return _WORKER_NODE[0]
@@ -649,7 +649,7 @@ def _worker_node() -> Node:
 
 @registry.inbox("message")
 def _receive_message(session: Session, peer: Any, payload: dict[str, Any], now: dt.datetime) -> dict[str, Any]:
-    node = _worker_node()
+    node = worker_node()
     info, body = payload.get("case") or {}, payload.get("message") or {}
     if body.get("kind") not in MESSAGE_KINDS or not info.get("uid") or not body.get("uid"):
         raise Invalid("not a crisis message", [Problem("message", "missing case uid, message uid or kind")])
@@ -730,14 +730,14 @@ def _receive_ack(session: Session, peer: Any, payload: dict[str, Any], now: dt.d
     ).first()
     if msg.direction != "out" or sent_to_peer is None:
         raise Forbidden("this node was not sent that message")
-    done = acknowledge(session, _worker_node(), msg, by=str(payload.get("by") or peer.name)[:300], now=now, via="inbox")
+    done = acknowledge(session, worker_node(), msg, by=str(payload.get("by") or peer.name)[:300], now=now, via="inbox")
     return {"message": msg.uid, "acknowledged": True, "first": done}
 
 
 @registry.link("message")
 def _link_ack(session: Session, claims: dict[str, Any], now: dt.datetime) -> str:
     msg = get_message(session, str(claims.get("sub") or ""))
-    if acknowledge(session, _worker_node(), msg, by="signed link", now=now, via="link"):
+    if acknowledge(session, worker_node(), msg, by="signed link", now=now, via="link"):
         return f"Receipt of “{msg.subject}” is acknowledged. Thank you."
     return f"“{msg.subject}” was already acknowledged."
 
@@ -758,7 +758,7 @@ def _on_delivered(session: Session, row: Delivery, receipt: dict[str, Any], now:
     data = {"key": row.key, "kind": row.kind, "channel": row.channel, "destination": row.destination}
     if receipt:
         data["receipt_received_at"] = receipt.get("received_at")
-    ledger.append(session, case, "delivered", "outbox", data, _worker_node().identity, now)
+    ledger.append(session, case, "delivered", "outbox", data, worker_node().identity, now)
 
 
 if _on_delivered not in delivery.ON_DELIVERED:

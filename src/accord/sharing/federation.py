@@ -54,9 +54,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from accord.audit import service as audit
 from accord.audit.service import Actor
 from accord.auth.models import Party
-from accord.directory.models import State
 from accord.core.errors import AccordError, Invalid, NotFound, Problem
 from accord.db import unit_of_work
+from accord.directory.models import State
 from accord.sharing import service, tlp
 from accord.sharing.federation_models import FederationLink, FederationSent, Peer
 from accord.sharing.models import Collection, StixDeletion, StixObject

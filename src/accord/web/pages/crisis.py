@@ -20,7 +20,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.routing import Match
 
 from accord.auth.roles import can
 from accord.core.errors import Conflict, Forbidden, Invalid, NotFound, Problem, Unauthorized
@@ -45,7 +44,6 @@ NOTICES = {  # ?done=… after a change: fixed texts, nothing from the query str
     "decision": "The decision is recorded in the case's ledger.",
     "closed": "The case is closed; its deadlines are cancelled.",
 }
-SIBLING_PAGES = (("/crisis/contacts", "Points of contact"), ("/crisis/ping", "Reachability checks"))
 
 
 # ---------------------------------------------------------------- who is asking
@@ -214,17 +212,6 @@ def case_rows(session: Session, cases: list[Case]) -> list[CaseRow]:
     return rows
 
 
-def sibling_pages(request: Request) -> list[tuple[str, str]]:
-    """Links to the other crisis pages this node serves (points of contact, reachability checks)."""
-    routes = request.app.routes
-
-    def served(path: str) -> bool:
-        scope = {"type": "http", "path": path, "method": "GET", "root_path": ""}
-        return any(route.matches(scope)[0] == Match.FULL for route in routes)
-
-    return [(href, text) for href, text in SIBLING_PAGES if served(href)]
-
-
 @router.get("/crisis", response_class=HTMLResponse, include_in_schema=False)
 def crisis_room(request: Request, session: DbSession) -> HTMLResponse:
     user = reader(request)
@@ -243,7 +230,6 @@ def crisis_room(request: Request, session: DbSession) -> HTMLResponse:
             "names": state_names(session),
             "t": Clock(utcnow()),
             "may_write": can(user, "crisis:write"),
-            "siblings": sibling_pages(request),
         },
     )
 
@@ -462,7 +448,6 @@ def _case_page(
             "errors": errors_by_field(problems or []),
             "problems": problems or [],
             "notice": NOTICES.get(done, ""),
-            "siblings": sibling_pages(request),
         },
         status=status,
     )
