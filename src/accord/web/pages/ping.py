@@ -71,12 +71,16 @@ def _when(moment: dt.datetime | None) -> str:
 
 
 def _chart(report: ping.Report) -> dict[str, Any]:
-    """Response rates (in %) by region and by role, for ``static/js/ping.js``."""
+    """Response rates (in %) and median acknowledgement times (hours) by region and by role, for
+    ``static/js/ping.js``."""
 
     def series(groups: list[ping.Group]) -> dict[str, Any]:
         return {
             "labels": [g.label for g in groups],
             "rates": [round((g.figures.rate or 0) * 100, 1) for g in groups],
+            "median_hours": [
+                None if g.figures.median_seconds is None else round(g.figures.median_seconds / 3600, 2) for g in groups
+            ],
         }
 
     return {"region": series(report.by_region), "role": series(report.by_role)}
