@@ -1,5 +1,6 @@
 """Import every capability's tables so the metadata is complete (for Alembic and tests)."""
 
+from accord.attribution import models as attribution  # noqa: F401
 from accord.audit import models as audit  # noqa: F401
 from accord.auth import models as auth  # noqa: F401
 from accord.crisis import models as crisis  # noqa: F401

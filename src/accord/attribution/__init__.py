@@ -1,0 +1,1 @@
+"""Attribution workbench: hypotheses, graded evidence, confidence, ACH, TTP-based candidates, precedents."""
