@@ -14,8 +14,18 @@ from accord.core.errors import AccordError
 from accord.db import make_engine, make_sessionmaker
 from accord.migrate import ensure_current
 from accord.sharing import federation_api, taxii
-from accord.web import account_pages, crisis_api, errors, inbox_api, pages, ping_api
+from accord.web import (
+    account_pages,
+    attribution_api,
+    attribution_insights_api,
+    crisis_api,
+    errors,
+    inbox_api,
+    pages,
+    ping_api,
+)
 from accord.web.api import build_router
+from accord.web.pages import attribution_insights as attribution_insights_pages
 from accord.web.pages import crisis as crisis_pages
 from accord.web.pages import ping as ping_pages
 from accord.web.pages import sharing as sharing_pages
@@ -53,6 +63,9 @@ def create_app(settings: Settings | None = None, *, engine: Any = None, check_sc
     app.include_router(sharing_pages.router, dependencies=[Depends(read_access("read")), Depends(verify_csrf)])
     app.include_router(crisis_pages.router, dependencies=[Depends(read_access("read")), Depends(verify_csrf)])
     app.include_router(ping_pages.router, dependencies=[Depends(read_access("read")), Depends(verify_csrf)])
+    app.include_router(
+        attribution_insights_pages.router, dependencies=[Depends(read_access("read")), Depends(verify_csrf)]
+    )
     pages.mount_static(app)
     app.include_router(taxii.router)
     app.include_router(federation_api.router)
@@ -60,6 +73,8 @@ def create_app(settings: Settings | None = None, *, engine: Any = None, check_sc
     app.include_router(inbox_api.router)  # signed envelopes and ack links: the signature is the authority
     app.include_router(crisis_api.router)
     app.include_router(crisis_api.exports)
+    app.include_router(attribution_api.router)
+    app.include_router(attribution_insights_api.router)
 
     @app.get("/healthz", tags=["node"], summary="Liveness and schema check")
     def healthz() -> dict[str, str]:

@@ -1,0 +1,203 @@
+"""Coalitions and timing (/attributions/coalitions) and an incident's precedents (/incidents/{id}/precedents) in a
+real browser: reached through their links (the attributions list, the incident page), they load without console
+errors, uncaught exceptions, CSP violations or failed requests; axe-core finds no serious or critical violation;
+the four Chart.js charts are really drawn on their canvases (and follow the year filter); the pages do not scroll
+sideways on a phone; screenshots land in test-artifacts/screenshots/insights-*.png.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+
+pytestmark = pytest.mark.browser
+AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
+BLOCKING = ("serious", "critical")
+CHARTS = ("pairs-chart", "parties-chart", "timing-chart", "years-chart")
+NARROW = {"width": 390, "height": 844}
+WIDE = {"width": 1280, "height": 900}
+
+# Per canvas: is a Chart.js instance attached, what does it show, how big is it, how many pixels are painted
+CHART_PROBE = """
+(ids) => ids.map((id) => {
+  const canvas = document.getElementById(id);
+  if (!canvas) return {id, missing: true};
+  const chart = window.Chart && window.Chart.getChart(canvas);
+  const box = canvas.getBoundingClientRect();
+  const out = {id, chart: !!chart, shownWidth: box.width, shownHeight: box.height, painted: 0,
+               labels: chart ? chart.data.labels : null,
+               values: chart ? chart.data.datasets.map((d) => d.data) : null};
+  if (!canvas.width || !canvas.height) return out;
+  const px = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
+  for (let i = 3; i < px.length; i += 4) if (px[i] !== 0) out.painted++;
+  return out;
+})
+"""
+
+
+def charts(page: Any) -> dict[str, dict[str, Any]]:
+    page.wait_for_function(
+        "(ids) => window.Chart && ids.every((id) => window.Chart.getChart(document.getElementById(id)))",
+        arg=list(CHARTS),
+    )
+    return {c["id"]: c for c in page.evaluate(CHART_PROBE, list(CHARTS))}
+
+
+def assert_drawn(chart: dict[str, Any]) -> None:
+    assert chart["chart"], f"no Chart.js instance on #{chart['id']}"
+    assert chart["shownWidth"] > 250 and chart["shownHeight"] > 200, chart
+    assert chart["painted"] > 2000, f"#{chart['id']} is nearly blank ({chart['painted']} painted pixels)"
+
+
+def clean(seen: Any, page: Any, what: str) -> None:
+    problems = seen.problems(page)
+    assert not problems, f"{what} complained:\n  " + "\n  ".join(problems)
+
+
+def axe_at(page: Any, path: str) -> None:
+    """axe-core on ``path``, in a context that bypasses the CSP (the node's CSP refuses the injected script)."""
+    response = page.goto(path)
+    assert response is not None and response.status == 200, f"{path} answered {response and response.status}"
+    page.wait_for_load_state("networkidle")
+    page.add_script_tag(path=str(AXE_JS))
+    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
+    blocking = [v for v in result["violations"] if v.get("impact") in BLOCKING]
+    lines = [f"[{v['impact']}] {v['id']}: {v['help']} — {[n['target'] for n in v['nodes'][:3]]}" for v in blocking]
+    assert not blocking, f"axe-core on {path}:\n  " + "\n  ".join(lines)
+
+
+def fits_narrow(page: Any, path: str) -> None:
+    page.set_viewport_size(NARROW)
+    page.goto(path)
+    page.wait_for_load_state("networkidle")
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= NARROW["width"], f"{path} is {width} px wide in a {NARROW['width']} px window"
+
+
+def test_coalitions_and_timing_page(live_node: Any, new_context: Any, watch: Any, shoot: Any) -> None:
+    page = new_context("analyst").new_page()
+    seen = watch(page)
+    audit = new_context("analyst", bypass_csp=True).new_page()
+
+    # reached from the attributions list
+    page.goto("/attributions")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Coalitions and timing of attributions").click()
+    assert urlsplit(page.url).path == "/attributions/coalitions"
+    page.wait_for_load_state("networkidle")
+    assert page.locator("h1").inner_text() == "Coalitions and timing"
+    assert page.locator("nav.sharing-nav a[aria-current=page]").inner_text() == "Coalitions and timing"
+
+    drawn = charts(page)
+    for chart in drawn.values():
+        assert_drawn(chart)
+    # the bundled data: the United Kingdom and the United States attributed together most often
+    assert drawn["pairs-chart"]["labels"][0] == "United Kingdom + United States"
+    assert drawn["parties-chart"]["labels"][0] == "United States"
+    assert "United States" in drawn["timing-chart"]["labels"]
+    years = drawn["years-chart"]["labels"]
+    assert years == sorted(years) and years[0] <= 2010 and years[-1] >= 2024
+    pairs_table = page.locator("section[aria-labelledby=h-coalitions] table").first
+    first_row = pairs_table.locator("tbody tr").first.inner_text()
+    assert "United Kingdom" in first_row and "United States" in first_row and "WannaCry" in first_row
+    timing_rows = page.locator("section[aria-labelledby=h-timing] table").first.locator("tbody tr")
+    assert "United States" in timing_rows.first.inner_text()
+    clean(seen, page, "/attributions/coalitions")
+    shoot(page, "insights-coalitions")
+    shoot(page.locator("section[aria-labelledby=h-coalitions] div.grid.two"), "insights-coalitions-charts")
+    shoot(page.locator("section[aria-labelledby=h-timing] div.grid.two"), "insights-timing-charts")
+    axe_at(audit, "/attributions/coalitions")
+
+    # the year filter: fewer pairs, the charts redrawn for those years only
+    page.fill("#f-year_from", "2021")
+    page.fill("#f-year_to", "2023")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Apply").click()
+    assert parse_qs(urlsplit(page.url).query) == {"year_from": ["2021"], "year_to": ["2023"]}
+    page.wait_for_load_state("networkidle")
+    filtered = charts(page)
+    for chart in filtered.values():
+        assert_drawn(chart)
+    assert set(filtered["years-chart"]["labels"]) <= {2021, 2022, 2023}
+    assert sum(filtered["pairs-chart"]["values"][0]) < sum(drawn["pairs-chart"]["values"][0])
+    assert "Attributions dated from 2021 to 2023" in page.locator("p.meta").first.inner_text()
+    clean(seen, page, "/attributions/coalitions?year_from=2021&year_to=2023")
+    shoot(page, "insights-coalitions-2021-2023")
+    axe_at(audit, "/attributions/coalitions?year_from=2021&year_to=2023")
+
+    # a year that is not one: said so, the rest still shown
+    page.goto("/attributions/coalitions?year_from=soon")
+    alert = page.get_by_role("alert")
+    assert "give a year between 1900 and 2100" in alert.inner_text()
+    assert page.locator(".field.invalid #f-year_from").count() == 1
+    clean(seen, page, "/attributions/coalitions?year_from=soon")
+    shoot(page, "insights-coalitions-bad-year")
+    axe_at(audit, "/attributions/coalitions?year_from=soon")
+
+    # on a phone: tables scroll in their boxes, the charts are drawn one above the other
+    fits_narrow(page, "/attributions/coalitions")
+    for chart in charts(page).values():
+        assert_drawn(chart)
+    clean(seen, page, "/attributions/coalitions on a phone")
+    shoot(page, "insights-coalitions-narrow")
+    page.set_viewport_size(WIDE)
+
+
+def test_precedents_page(live_node: Any, new_context: Any, watch: Any, shoot: Any) -> None:
+    page = new_context().new_page()  # an anonymous visitor: public data
+    seen = watch(page)
+    audit = new_context(bypass_csp=True).new_page()
+    path = f"/incidents/{live_node.incident_id}/precedents"
+
+    # reached from NotPetya's page
+    page.goto(f"/incidents/{live_node.incident_id}")
+    with page.expect_navigation():
+        page.get_by_role("link", name="Precedents").click()
+    assert urlsplit(page.url).path == path
+    page.wait_for_load_state("networkidle")
+    assert page.locator("h1").inner_text() == "Precedents of NotPetya"
+    toolbox = page.locator("section[aria-labelledby=h-followed] table")
+    labels = toolbox.locator("tbody th").all_inner_texts()
+    assert labels == [
+        "Preventive measures",
+        "Cooperative measures",
+        "Stabilising measures",
+        "Restrictive measures",
+        "Support to lawful responses",
+    ]
+    restrictive = toolbox.locator("tbody tr").nth(3).locator("td").all_inner_texts()
+    assert int(restrictive[0]) >= 1, restrictive  # EU sanctions followed Sandworm's attacks on Ukraine
+    measures = page.get_by_role("list", name="Measures taken, with examples").inner_text()
+    assert "Restrictive measures: sanctions" in measures and "For example" in measures, measures
+    similar = page.locator("section[aria-labelledby=h-similar] ol.hits > li")
+    assert similar.count() == 10
+    assert "Sandworm Team" in similar.first.inner_text()
+    scores = [float(t) for t in similar.locator(".score").all_inner_texts()]
+    assert scores == sorted(scores, reverse=True)
+    # each precedent's details: attributions alone or jointly, responses with their toolbox category
+    details = page.locator("section[id^=p-]")
+    assert details.count() == 10
+    text = page.locator("section[aria-labelledby=h-similar]").inner_text()
+    assert "jointly with" in text and "EU toolbox: restrictive" in text
+    clean(seen, page, path)
+    shoot(page, "insights-precedents-notpetya")
+    axe_at(audit, path)
+
+    # all incidents, five of them
+    page.select_option("#p-scope", "all")
+    page.select_option("#p-limit", "5")
+    with page.expect_navigation():
+        page.get_by_role("button", name="Show").click()
+    assert parse_qs(urlsplit(page.url).query) == {"scope": ["all"], "limit": ["5"]}
+    assert page.locator("section[aria-labelledby=h-similar] ol.hits > li").count() == 5
+    clean(seen, page, f"{path}?scope=all&limit=5")
+    shoot(page, "insights-precedents-notpetya-all")
+    axe_at(audit, f"{path}?scope=all&limit=5")
+
+    fits_narrow(page, path)
+    clean(seen, page, f"{path} on a phone")
+    shoot(page, "insights-precedents-narrow")
+    page.set_viewport_size(WIDE)
