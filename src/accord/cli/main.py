@@ -513,5 +513,14 @@ def _register_crisis() -> None:
 _register_crisis()
 
 
+def _register_attribution() -> None:
+    from accord.cli import attribution
+
+    app.add_typer(attribution.attribution_app, name="attribution")
+
+
+_register_attribution()
+
+
 if __name__ == "__main__":
     app()

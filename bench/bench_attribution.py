@@ -1,0 +1,244 @@
+"""Evaluate the TTP-based candidate ranker on the attribution development task (every fold present).
+
+    .venv/bin/python bench/bench_attribution.py [--dev DIR] [--out bench/RESULTS-attribution.md] [--no-write]
+
+For each fold ``dev-report-k{K}-f{N}`` the ranker is fitted on that fold's ``profiles.jsonl`` only and
+ranks every query twice: with techniques only, and with techniques and software. Scoring follows the task's
+``score.py``: ties count against the gold group, a gold group missing from the ranking counts as rank =
+number of profiles. Prints MRR and hits@1/5/10 per k (mean over folds, and pooled over all queries) next to
+the baselines of the task's README, and the ratio to the TF-IDF baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import platform
+import re
+import sys
+import time
+from collections import defaultdict
+from pathlib import Path
+
+from accord.attribution.ranker import Params, Ranker, load_profiles
+
+DEFAULT_DEV = Path("/work/shared/bench/attribution-dev")
+# MRR at k = 3 / 5 / 10, from the task's README
+BASELINES = {
+    "random": {3: 0.033, 5: 0.033, 10: 0.033},
+    "profile size": {3: 0.065, 5: 0.069, 10: 0.071},
+    "Jaccard": {3: 0.039, 5: 0.040, 10: 0.072},
+    "TF-IDF cosine": {3: 0.072, 5: 0.092, 10: 0.123},
+    "multinomial naive Bayes": {3: 0.088, 5: 0.097, 10: 0.111},
+    "TF-IDF, roll-up + software": {3: 0.270, 5: 0.269, 10: 0.259},
+}
+FOLD = re.compile(r"dev-report-k(\d+)-f(\d+)")
+
+
+def _load(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def rank_of(gold: list[str], ranking: list[str], scores: list[float], n: int) -> int:
+    """As score.py: the gold group's position, taking the worst rank of its tie."""
+    best = n
+    for g in gold:
+        if g not in ranking:
+            continue
+        i = ranking.index(g)
+        i += sum(1 for s in scores[i + 1 :] if s == scores[i])
+        best = min(best, i + 1)
+    return best
+
+
+def evaluate_fold(folder: Path, params: Params | None = None) -> dict[str, list[int]]:
+    """Ranks of the gold group for every query of one fold, techniques only and with software."""
+    profiles = load_profiles(folder / "profiles.jsonl")
+    gold = {g["query_id"]: g["gold"] for g in _load(folder / "gold.jsonl")}
+    ranker = Ranker(profiles, params=params)
+    out: dict[str, list[int]] = {"techniques": [], "software": []}
+    for q in _load(folder / "queries.jsonl"):
+        for mode, software in (("techniques", ()), ("software", q.get("software") or ())):
+            scored = ranker.scores(q["techniques"], software)
+            ids, scores = [g for g, _ in scored], [s for _, s in scored]
+            out[mode].append(rank_of(gold[q["query_id"]], ids, scores, len(profiles)))
+    return out
+
+
+def metrics(ranks: list[int]) -> dict[str, float]:
+    n = len(ranks)
+    return {
+        "mrr": sum(1 / r for r in ranks) / n,
+        "hits1": sum(r <= 1 for r in ranks) / n,
+        "hits5": sum(r <= 5 for r in ranks) / n,
+        "hits10": sum(r <= 10 for r in ranks) / n,
+    }
+
+
+def run(dev: Path, params: Params | None = None) -> dict:
+    folds = sorted(
+        (d for d in dev.iterdir() if d.is_dir() and FOLD.fullmatch(d.name)),
+        key=lambda d: tuple(int(x) for x in FOLD.fullmatch(d.name).groups()),  # type: ignore[union-attr]
+    )
+    if not folds:
+        sys.exit(f"no dev-report-k*-f* folders in {dev}")
+    per_fold = {}
+    started = time.perf_counter()
+    for d in folds:
+        per_fold[d.name] = evaluate_fold(d, params)
+    elapsed = time.perf_counter() - started
+    summary: dict[str, dict[int, dict]] = {"techniques": {}, "software": {}}
+    by_k: dict[int, list[str]] = defaultdict(list)
+    for name in per_fold:
+        by_k[int(FOLD.fullmatch(name).group(1))].append(name)  # type: ignore[union-attr]
+    for mode in summary:
+        for k, names in sorted(by_k.items()):
+            fold_metrics = [metrics(per_fold[n][mode]) for n in names]
+            pooled = metrics([r for n in names for r in per_fold[n][mode]])
+            mean = {m: sum(f[m] for f in fold_metrics) / len(fold_metrics) for m in pooled}
+            summary[mode][k] = {
+                "mean": mean,
+                "pooled": pooled,
+                "folds": {n: metrics(per_fold[n][mode]) | {"queries": len(per_fold[n][mode])} for n in names},
+            }
+    return {"summary": summary, "seconds": elapsed, "folds": [d.name for d in folds]}
+
+
+def _table(result: dict) -> list[str]:
+    lines = [
+        "| k | query | MRR mean over folds | MRR pooled | hits@1 | hits@5 | hits@10 | × TF-IDF (mean / pooled) |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for mode, label in (("techniques", "techniques only"), ("software", "techniques + software")):
+        for k, row in result["summary"][mode].items():
+            m, p = row["mean"], row["pooled"]
+            tfidf = BASELINES["TF-IDF cosine"][k]
+            lines.append(
+                f"| {k} | {label} | {m['mrr']:.3f} | {p['mrr']:.3f} | {m['hits1']:.3f} | {m['hits5']:.3f} | "
+                f"{m['hits10']:.3f} | {m['mrr'] / tfidf:.2f} / {p['mrr'] / tfidf:.2f} |"
+            )
+    return lines
+
+
+def _baselines() -> list[str]:
+    lines = ["| baseline (task README) | k = 3 | k = 5 | k = 10 |", "| --- | --- | --- | --- |"]
+    for name, v in BASELINES.items():
+        lines.append(f"| {name} | {v[3]:.3f} | {v[5]:.3f} | {v[10]:.3f} |")
+    return lines
+
+
+def _per_fold(result: dict) -> list[str]:
+    lines = ["| fold | queries | MRR techniques only | MRR with software |", "| --- | --- | --- | --- |"]
+    for k in result["summary"]["techniques"]:
+        for name, f in result["summary"]["techniques"][k]["folds"].items():
+            s = result["summary"]["software"][k]["folds"][name]
+            lines.append(f"| {name} | {f['queries']} | {f['mrr']:.3f} | {s['mrr']:.3f} |")
+    return lines
+
+
+def report(result: dict, command: str) -> str:
+    now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    machine = f"{platform.machine()}, {platform.system()} {platform.release()}, Python {platform.python_version()}"
+    p = Params()
+    return "\n".join(
+        [
+            "# TTP-based candidate ranking — development task results",
+            "",
+            f"Measured {now} on {machine}; command: `{command}`.",
+            f"Folds: {', '.join(result['folds'])}; every fold fitted on its own `profiles.jsonl` only. "
+            f"All folds, both modes: {result['seconds']:.1f} s.",
+            "",
+            f"Parameters: μ={p.mu}, roll-up ρ={p.rollup}, collaborative c={p.collaborative}, software in "
+            f"similarity {p.similarity_software}, self-similarity {p.self_similarity}, size prior β={p.size_prior}, "
+            f"background ε={p.background_pseudo}, software σ={p.software_weight}, software μ_s={p.software_mu}, "
+            f"shares τ={p.temperature}.",
+            "",
+            "Scoring as the task's `score.py` (ties count against the gold group). *Mean over folds* averages "
+            "each fold's MRR (small folds weigh as much as large ones); *pooled* averages over all queries of "
+            "that k. hits@n are means over folds.",
+            "",
+            *_table(result),
+            "",
+            *_baselines(),
+            "",
+            "Per fold:",
+            "",
+            *_per_fold(result),
+            "",
+            *_verdict(result),
+            "",
+            DEVELOPMENT_LOG,
+        ]
+    )
+
+
+def _verdict(result: dict) -> list[str]:
+    t5, s5 = result["summary"]["techniques"][5], result["summary"]["software"][5]
+    goal = 2 * BASELINES["TF-IDF cosine"][5]
+    best_sw = max(v[5] for k, v in BASELINES.items() if "software" in k)
+    met = t5["mean"]["mrr"] >= goal and t5["pooled"]["mrr"] >= goal
+    return [
+        "## Against the goals",
+        "",
+        f"- Techniques only, k = 5: MRR {t5['mean']['mrr']:.3f} (mean over folds) / {t5['pooled']['mrr']:.3f} "
+        f"(pooled) against a goal of {goal:.3f} (twice TF-IDF): "
+        + ("**met**." if met else f"**not met** ({t5['mean']['mrr'] / goal * 2:.2f} × TF-IDF)."),
+        f"- With software, k = 5: MRR {s5['mean']['mrr']:.3f} / {s5['pooled']['mrr']:.3f} against the best "
+        f"baseline with software, {best_sw:.3f}: "
+        + ("**beaten**." if min(s5["mean"]["mrr"], s5["pooled"]["mrr"]) > best_sw else "**not beaten**."),
+    ]
+
+
+DEVELOPMENT_LOG = """## Measured during development (k = 5, techniques only; MRR mean over folds / pooled)
+
+Not re-run by this script; each line changed one thing and was measured on every fold.
+
+| variant | MRR |
+| --- | --- |
+| TF-IDF cosine, reimplemented (task README: .092) | .096 / .096 |
+| Dirichlet-smoothed query likelihood (μ = 10), no prior | .086 / .090 |
+| + size prior β = 1, roll-up credit 0.3 | .104 / .102 |
+| + smoothing by technique co-occurrence across groups | .142 / .127 |
+| smoothing by similar groups instead (techniques and software), c = 0.85, μ = 75 | .145 / .141 |
+| + each group in its own neighbourhood, μ = 100, β = 1.25 (**chosen**) | .146 / .137 |
+| similarity sharpened, cos² / cos³ | .129 / .134, .129 / .127 |
+| + a prior on the profile's software count | .152 / .141 at best |
+| + technique platforms or tactics (ATT&CK metadata) as extra smoothing | .149 / .143 at best |
+| learned linear mixes of such features (5-fold cross-validation by fold) | .170 / .116, .151 / .156 at best |
+| "novelty" model: a report's techniques drawn mostly from those the group has not shown yet | .144–.163 / .147–.162 |
+
+The novelty model was rejected although it scores a little higher: it makes a shared common technique
+count *against* a large group (its profile already shows it, so the model expects the new report to bring
+something else), which reflects how this task was built (each query is a report whose techniques were
+removed from the profile) more than how analysts reason. Counting each group in its own neighbourhood cost
+about .009 at equal settings (retuning μ and β recovered most of it) but stops a group from ranking above
+the only group that shows a rare technique merely by resembling it. Differences
+below about .015 are within noise (one standard error of MRR over ~260 queries).
+"""
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--dev", type=Path, default=DEFAULT_DEV, help="the development task directory")
+    parser.add_argument("--out", type=Path, default=Path(__file__).with_name("RESULTS-attribution.md"))
+    parser.add_argument("--no-write", action="store_true", help="print only")
+    args = parser.parse_args()
+    result = run(args.dev)
+    for line in _table(result):
+        print(line)
+    print()
+    for line in _baselines():
+        print(line)
+    print()
+    for line in _per_fold(result):
+        print(line)
+    print(f"\n{len(result['folds'])} folds in {result['seconds']:.1f} s")
+    if not args.no_write:
+        command = "bench/bench_attribution.py" + (f" --dev {args.dev}" if args.dev != DEFAULT_DEV else "")
+        args.out.write_text(report(result, f".venv/bin/python {command}"))
+        print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
