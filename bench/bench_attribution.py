@@ -1,3 +1,4 @@
+# ruff: noqa: E501  (the development log below holds Markdown tables)
 """Evaluate the TTP-based candidate ranker on the attribution development task (every fold present).
 
     .venv/bin/python bench/bench_attribution.py [--dev DIR] [--out bench/RESULTS-attribution.md] [--no-write]
@@ -215,6 +216,31 @@ removed from the profile) more than how analysts reason. Counting each group in 
 about .009 at equal settings (retuning μ and β recovered most of it) but stops a group from ranking above
 the only group that shows a rare technique merely by resembling it. Differences
 below about .015 are within noise (one standard error of MRR over ~260 queries).
+
+## Second attempt at the techniques-only goal (2026-11-27, 17:38–17:43 UTC; k = 5, techniques only, MRR mean over folds / pooled)
+
+Measured with throw-away subclasses of `Ranker` (not kept); the ranker above is unchanged. Baseline: .146 / .137.
+
+| variant | MRR |
+| --- | --- |
+| + item-based co-occurrence smoothing I(q\\|g) = mean over g's techniques t of P(q\\|t) (walk t → group → technique), weight d, c + d fixed: d = .05 / .15 / .30 / .45 / .85 | .146 / .137, .147 / .138, .150 / .143, .141 / .140, .144 / .143 |
+| same, d = .30, c = .60, at k = 3 / k = 10 (current: .132 / .117, .169 / .162) | .134 / .119, .165 / .160 |
+| same, d = .30, retuning μ ∈ {100, 200}, β ∈ {1, 1.25, 1.6}, ρ ∈ {.2, .5} | .129–.153 / .134–.143 |
+| item co-occurrence at the family level (sub-techniques rolled up), d = .15 / .30 / .45 | .145 / .137, .138 / .138, .140 / .141 |
+| neighbourhood from a rank-r SVD of the IDF group × technique/software matrix, mixed ½ / 1 with the cosine one: r = 10 / 20 / 40 | .148 / .139, .136 / .135 (r = 20, 1: .143 / .134), .132 / .132 |
+| pseudo-relevance feedback: add groups similar to the top 5–20 (λ = .5–2) | .137–.141 / .132–.134 |
+| learned linear mix of 8 features (prior, exact count, IDF of exact, family count, group-CF lift, item-CF lift, current score, software count), coordinate ascent, leave-one-fold-out over the 5 folds, unconstrained | .119 / .125 held out; learns a **negative** weight on exact matches (the rejected "novelty" effect) |
+| same, technique-evidence weights constrained ≥ 0 | .145 / .137 held out (in-sample .139–.156) |
+
+Diagnosis (k = 5, 263 queries): 56 % of the query techniques are absent from the gold group's profile even at
+family level, 26 % match exactly; 90 queries (34 %) share no technique exactly with their group and score
+MRR .018 (below random, .033: groups that do show the techniques rank above), 76 share one (.065), 49 two (.14),
+32 three (.35), 16 four or five (.5–.9). Every monotone way of crediting evidence tried here (group or
+technique neighbourhoods, latent factors, feedback, learned mixes with non-negative evidence weights) stays
+within .130–.153 mean, i.e. within noise of the current ranker; since a constrained mix fitted on the
+development queries themselves tops out at about .15, weights learned from pseudo-queries sampled from the
+profiles cannot do better on this task. The only fitted gain came from counting shown techniques against a
+group, which is rejected as above. **Goal (.184) not met; ranker left unchanged.**
 """
 
 

@@ -21,7 +21,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from accord.attribution.ranker import SIGNAL_NOTE, SOFTWARE_ID, TECHNIQUE_ID, Ranker
-from accord.cli.main import _fail, err, out
+from accord.cli.common import _fail, err, out
 from accord.core.errors import AccordError, Invalid, Problem
 
 attribution_app = typer.Typer(

@@ -10,7 +10,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from accord.cli.main import _accounts_session, _engine, _fail, _settings, err, out
+from accord.cli.common import _accounts_session, _engine, _fail, _settings, err, out
 from accord.core.errors import AccordError
 
 case_app = typer.Typer(help="Crisis cases: open, send messages, acknowledge, close.", no_args_is_help=True)

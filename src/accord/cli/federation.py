@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from accord.cli.main import _accounts_session, _cli_actor, _engine, _fail, _settings, err, out
+from accord.cli.common import _accounts_session, _cli_actor, _engine, _fail, _settings, err, out
 from accord.core.errors import AccordError
 
 peer_app = typer.Typer(help="Peer nodes: federation of TAXII collections.", no_args_is_help=True)

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from accord.cli.common import _accounts_session, _cli_actor, _engine, _fail, _settings, err, out
 from accord.config import Settings
 from accord.core.errors import AccordError, Invalid
 
@@ -29,30 +27,6 @@ user_app = typer.Typer(help="Accounts of this node.", no_args_is_help=True)
 token_app = typer.Typer(help="API tokens for scripts.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 app.add_typer(token_app, name="token")
-
-out = Console()
-err = Console(stderr=True)
-
-
-def _fail(exc: AccordError) -> None:
-    """One line per problem, then exit non-zero."""
-    err.print(f"[red]error:[/red] {exc.detail}", highlight=False)
-    for p in exc.problems:
-        err.print(f"  {p}", highlight=False, markup=False)
-    raise typer.Exit(1)
-
-
-def _settings() -> Settings:
-    return Settings()
-
-
-def _engine(settings: Settings) -> Any:
-    import accord.models  # noqa: F401  (every table known, so foreign keys resolve)
-    from accord.db import make_engine
-
-    if not settings.database_url:
-        settings.data_dir.mkdir(parents=True, exist_ok=True)
-    return make_engine(settings.resolved_database_url())
 
 
 def _import(engine: Any, bundle: dict[str, Any], label: str) -> dict[str, int]:
@@ -81,32 +55,6 @@ def db_upgrade() -> None:
     settings = _settings()
     upgrade(_engine(settings))
     out.print(f"database at revision {head_revision()}", highlight=False)
-
-
-def _cli_actor() -> Any:
-    import getpass
-
-    from accord.audit.service import Actor
-
-    return Actor(f"cli:{getpass.getuser()}")
-
-
-@contextmanager
-def _accounts_session(settings: Settings) -> Iterator[Any]:
-    """One transaction on the node's (migrated) database; the engine is closed afterwards."""
-    from accord.db import make_sessionmaker, unit_of_work
-    from accord.migrate import ensure_current
-
-    engine = _engine(settings)
-    try:
-        try:
-            ensure_current(engine)
-        except AccordError as exc:
-            _fail(exc)
-        with unit_of_work(make_sessionmaker(engine)) as session:
-            yield session
-    finally:
-        engine.dispose()
 
 
 DEMO_ACCOUNTS = (  # (username, role, state, organisation, affiliation) — demo mode only

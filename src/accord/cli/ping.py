@@ -18,7 +18,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from accord.cli.main import _accounts_session, _cli_actor, _fail, _settings, out
+from accord.cli.common import _accounts_session, _cli_actor, _fail, _settings, out
 from accord.core.errors import AccordError
 
 ping_app = typer.Typer(help="Reachability checks (ping tests) of points of contact.", no_args_is_help=True)

@@ -10,7 +10,7 @@ import typer
 from rich.table import Table
 from sqlalchemy import select
 
-from accord.cli.main import _accounts_session, _cli_actor, _fail, _settings, err, out
+from accord.cli.common import _accounts_session, _cli_actor, _fail, _settings, err, out
 from accord.core.errors import AccordError, Invalid, NotFound, Problem
 
 party_app = typer.Typer(

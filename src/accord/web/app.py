@@ -25,6 +25,7 @@ from accord.web import (
     ping_api,
 )
 from accord.web.api import build_router
+from accord.web.pages import attribution_board as attribution_board_pages
 from accord.web.pages import attribution_insights as attribution_insights_pages
 from accord.web.pages import crisis as crisis_pages
 from accord.web.pages import ping as ping_pages
@@ -65,6 +66,9 @@ def create_app(settings: Settings | None = None, *, engine: Any = None, check_sc
     app.include_router(ping_pages.router, dependencies=[Depends(read_access("read")), Depends(verify_csrf)])
     app.include_router(
         attribution_insights_pages.router, dependencies=[Depends(read_access("read")), Depends(verify_csrf)]
+    )
+    app.include_router(
+        attribution_board_pages.router, dependencies=[Depends(read_access("read")), Depends(verify_csrf)]
     )
     pages.mount_static(app)
     app.include_router(taxii.router)
