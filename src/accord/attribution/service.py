@@ -25,13 +25,12 @@ from accord.attribution import schemas as s
 from accord.attribution.models import EVIDENCE_CLASSES, Evidence, Hypothesis, Observation, Rating
 from accord.audit import service as audit
 from accord.audit.service import SYSTEM, Actor
+from accord.core import records
 from accord.core.errors import (
     Conflict,
     Duplicate,
     Invalid,
     NotFound,
-    PreconditionFailed,
-    PreconditionRequired,
     Problem,
     ReferenceNotFound,
 )
@@ -61,23 +60,7 @@ def _parse(schema: type[M], values: dict[str, Any]) -> M:
         raise Invalid(f"{exc.error_count()} problem(s) in the input", problems_from_validation(exc)) from exc
 
 
-def etag(obj: Hypothesis | Evidence) -> str:
-    return f'"{obj.version}"'
-
-
-def _check_etag(obj: Hypothesis | Evidence, if_match: str | None, required: bool) -> None:
-    if if_match is None:
-        if required:
-            raise PreconditionRequired(
-                "send If-Match with the ETag you read, so no update is lost", [Problem("If-Match", "header missing")]
-            )
-        return
-    tags = {t.strip().removeprefix("W/") for t in if_match.split(",")}
-    if "*" not in tags and etag(obj) not in tags:
-        raise PreconditionFailed(
-            f"record changed since you read it (current ETag {etag(obj)})",
-            [Problem("If-Match", f"does not match current ETag {etag(obj)}")],
-        )
+etag = records.etag  # "<version>", as every editable record of the node
 
 
 def hypothesis_json(h: Hypothesis) -> dict[str, Any]:
@@ -151,6 +134,29 @@ def observations_of(session: Session, incident_id: int) -> list[Observation]:
     get_incident(session, incident_id)
     stmt = select(Observation).where(Observation.incident_id == incident_id)
     return list(session.scalars(stmt.order_by(Observation.kind.desc(), Observation.ref)))
+
+
+def _delete_with_ratings(
+    session: Session, row: Hypothesis | Evidence, column: Any, table: str, before: dict[str, Any], actor: Actor
+) -> None:
+    """Delete a hypothesis or an evidence item with its ratings, auditing what was there."""
+    ratings = session.scalars(select(Rating).where(column == row.id)).all()
+    before["ratings"] = [rating_json(r) for r in ratings]
+    for r in ratings:
+        session.expunge(r)
+    # the ratings go first, in SQL: the unit of work does not order rows of tables with no relationship
+    session.execute(delete(Rating).where(column == row.id))
+    key = row.id
+    session.delete(row)
+    session.flush()
+    audit.record(session, actor, "delete", table, key, before, None)
+
+
+def _patched(row: Hypothesis | Evidence, create: Any, update: Any, changes: dict[str, Any]) -> tuple[dict, dict]:
+    """(the fields the patch sets, the whole record as it would be) — both validated."""
+    patch = _parse(update, changes).model_dump(exclude_unset=True)
+    current = {f: getattr(row, f) for f in create.model_fields}
+    return patch, _parse(create, {**current, **patch}).model_dump()
 
 
 # ---------------------------------------------------------------- hypotheses
@@ -231,11 +237,9 @@ def update_hypothesis(
     **changes: Any,
 ) -> Hypothesis:
     """Change some fields of a hypothesis (``If-Match`` required); the result must still name a candidate."""
-    patch = _parse(s.HypothesisUpdate, changes).model_dump(exclude_unset=True)
     h = get_hypothesis(session, incident_id, hypothesis_id)
-    _check_etag(h, if_match, required=True)
-    current = {f: getattr(h, f) for f in s.HypothesisCreate.model_fields}
-    data = _parse(s.HypothesisCreate, {**current, **patch}).model_dump()
+    records.check_etag(h, if_match)
+    patch, data = _patched(h, s.HypothesisCreate, s.HypothesisUpdate, changes)
     _check_hypothesis(session, incident_id, data, exclude=h.id)
     before = hypothesis_json(h)
     for name in patch:
@@ -250,17 +254,8 @@ def delete_hypothesis(
 ) -> None:
     """Remove a hypothesis and its ratings."""
     h = get_hypothesis(session, incident_id, hypothesis_id)
-    _check_etag(h, if_match, required=False)
-    before = hypothesis_json(h)
-    ratings = session.scalars(select(Rating).where(Rating.hypothesis_id == h.id)).all()
-    before["ratings"] = [rating_json(r) for r in ratings]
-    for r in ratings:
-        session.expunge(r)
-    # the ratings go first, in SQL: the unit of work does not order rows of tables with no relationship
-    session.execute(delete(Rating).where(Rating.hypothesis_id == h.id))
-    session.delete(h)
-    session.flush()
-    audit.record(session, actor, "delete", "attribution_hypotheses", hypothesis_id, before, None)
+    records.check_etag(h, if_match, required=False)
+    _delete_with_ratings(session, h, Rating.hypothesis_id, "attribution_hypotheses", hypothesis_json(h), actor)
 
 
 # ---------------------------------------------------------------- evidence
@@ -282,11 +277,9 @@ def update_evidence(
     session: Session, *, incident_id: int, evidence_id: int, if_match: str | None, actor: Actor = SYSTEM, **changes: Any
 ) -> Evidence:
     """Change some fields of an evidence item (``If-Match`` required)."""
-    patch = _parse(s.EvidenceUpdate, changes).model_dump(exclude_unset=True)
     e = get_evidence(session, incident_id, evidence_id)
-    _check_etag(e, if_match, required=True)
-    current = {f: getattr(e, f) for f in s.EvidenceCreate.model_fields}
-    data = _parse(s.EvidenceCreate, {**current, **patch}).model_dump()
+    records.check_etag(e, if_match)
+    patch, data = _patched(e, s.EvidenceCreate, s.EvidenceUpdate, changes)
     before = evidence_json(e)
     for name in patch:
         setattr(e, name, data[name])
@@ -300,17 +293,8 @@ def delete_evidence(
 ) -> None:
     """Remove an evidence item and its ratings."""
     e = get_evidence(session, incident_id, evidence_id)
-    _check_etag(e, if_match, required=False)
-    before = evidence_json(e)
-    ratings = session.scalars(select(Rating).where(Rating.evidence_id == e.id)).all()
-    before["ratings"] = [rating_json(r) for r in ratings]
-    for r in ratings:
-        session.expunge(r)
-    # the ratings go first, in SQL: the unit of work does not order rows of tables with no relationship
-    session.execute(delete(Rating).where(Rating.evidence_id == e.id))
-    session.delete(e)
-    session.flush()
-    audit.record(session, actor, "delete", "attribution_evidence", evidence_id, before, None)
+    records.check_etag(e, if_match, required=False)
+    _delete_with_ratings(session, e, Rating.evidence_id, "attribution_evidence", evidence_json(e), actor)
 
 
 # ---------------------------------------------------------------- ratings

@@ -259,8 +259,12 @@ def etag(obj: Any) -> str:
     return f'"{obj.version}"'
 
 
-def _check_etag(obj: Any, if_match: str | None) -> None:
+def check_etag(obj: Any, if_match: str | None, *, required: bool = True) -> None:
+    """Refuse a write on a record that changed since the client read it (412), or, when ``required``, a write
+    that does not say which version it read (428). Without ``If-Match`` and not required: no check."""
     if if_match is None:
+        if not required:
+            return
         raise PreconditionRequired(
             "send If-Match with the ETag you read, so no update is lost", [Problem("If-Match", "header missing")]
         )
@@ -335,7 +339,7 @@ def update_record(
     session: Session, res: Resource, key: Any, patch: BaseModel, if_match: str | None, *, actor: Actor = SYSTEM
 ) -> Any:
     obj = get_record(session, res, key)
-    _check_etag(obj, if_match)
+    check_etag(obj, if_match)
     before = snapshot(res, obj)
     changes = patch.model_dump(exclude_unset=True)
     if res.key in changes and changes[res.key] != getattr(obj, res.key):
@@ -361,8 +365,7 @@ def delete_record(
     session: Session, res: Resource, key: Any, if_match: str | None = None, *, actor: Actor = SYSTEM
 ) -> None:
     obj = get_record(session, res, key)
-    if if_match is not None:
-        _check_etag(obj, if_match)
+    check_etag(obj, if_match, required=False)
     before = snapshot(res, obj)
     session.delete(obj)
     try:

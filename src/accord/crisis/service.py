@@ -21,7 +21,7 @@ from accord.config import Settings
 from accord.core.errors import Conflict, Forbidden, Invalid, NotFound, Problem
 from accord.crisis import delivery, ledger, registry, timers
 from accord.crisis.identity import Identity
-from accord.crisis.models import LEVELS, MESSAGE_KINDS, URGENCIES, Case, Delivery, EscalationPolicy, Message
+from accord.crisis.models import LEVELS, MESSAGE_KINDS, URGENCIES, Case, Delivery, EscalationPolicy, Message, Timer
 from accord.crisis.templates import TEMPLATES, draft
 from accord.directory.models import PointOfContact, State
 from accord.incidents.models import Incident
@@ -534,6 +534,53 @@ def close_case(session: Session, node: Node, case: Case, *, actor: str, now: dt.
 
 
 # ---------------------------------------------------------------- deadlines and escalation
+
+
+@dataclass(frozen=True)
+class Deadline:
+    """An acknowledgement or substantive reply still awaited, from the counterpart (sent) or from us (received)."""
+
+    kind: str  # ack | reply
+    due: dt.datetime
+    message: Message
+
+    @property
+    def ours(self) -> bool:
+        return self.message.direction == "in"
+
+    @property
+    def label(self) -> str:
+        what = "Acknowledgement" if self.kind == "ack" else "Substantive reply"
+        return f"{what} due from us" if self.ours else f"{what} due from the counterpart"
+
+
+def expects_reply(msg: Message) -> bool:
+    tpl = TEMPLATES.get(msg.kind)
+    return bool(tpl and tpl.expects_reply)
+
+
+def pending_deadlines(session: Session, messages: list[Message]) -> list[Deadline]:
+    """Deadlines still running or missed but unanswered, nearest first.
+
+    Sent messages: their pending timers (the worker's source of truth). Received messages: the sender's
+    deadlines, until we acknowledge or reply. A message escalated up the ladder hands its deadlines on to the
+    escalated message, so it is left out here.
+    """
+    sent = {m.id: m for m in messages if m.direction == "out" and m.escalated_at is None}
+    out: list[Deadline] = []
+    if sent:
+        query = select(Timer).where(
+            Timer.subject_id.in_(sent), Timer.kind.in_(("ack", "reply")), Timer.fired_at.is_(None)
+        )
+        out += [Deadline(t.kind, t.due_at, sent[t.subject_id]) for t in session.scalars(query)]
+    for msg in messages:
+        if msg.direction != "in" or msg.escalated_at is not None:
+            continue
+        if msg.ack_due and msg.acknowledged_at is None:
+            out.append(Deadline("ack", msg.ack_due, msg))
+        if msg.reply_due and msg.replied_at is None and expects_reply(msg):
+            out.append(Deadline("reply", msg.reply_due, msg))
+    return sorted(out, key=lambda d: (d.due, d.message.id, d.kind))
 
 
 def escalate(session: Session, node: Node, msg: Message, *, why: str, now: dt.datetime) -> str:

@@ -17,7 +17,7 @@ from pydantic import Field
 from accord.auth.access import write_access
 from accord.auth.deps import require
 from accord.core.types import Schema, Str
-from accord.crisis import export, ledger, service, timers
+from accord.crisis import export, ledger, service
 from accord.crisis.models import Case, Message
 from accord.crisis.node import own_keys
 from accord.crisis.templates import TEMPLATES
@@ -188,19 +188,17 @@ def post_case(request: Request, session: DbSession, user: Writer, body: CaseIn) 
     return case_json(case)
 
 
-@router.get("/cases/{uid}", summary="A case with its messages and pending deadlines")
+@router.get("/cases/{uid}", summary="A case with its messages and the deadlines still running (ours and theirs)")
 def get_case(session: DbSession, _user: Reader, uid: str) -> dict[str, Any]:
     case = service.get_case(session, uid)
     msgs = service.messages_of(session, case)
-    deadlines = []
-    for msg in msgs:
-        for kind in ("ack", "reply"):
-            for timer in timers.pending(session, kind, msg.id):
-                deadlines.append({"message": msg.uid, "kind": kind, "due_at": _t(timer.due_at)})
+    deadlines = service.pending_deadlines(session, msgs) if case.status == "open" else []
     return {
         **case_json(case),
         "messages": [message_json(m) for m in msgs],
-        "deadlines": sorted(deadlines, key=lambda d: d["due_at"]),
+        "deadlines": [
+            {"message": d.message.uid, "kind": d.kind, "due_at": _t(d.due), "ours": d.ours} for d in deadlines
+        ],
     }
 
 

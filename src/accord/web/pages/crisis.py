@@ -24,8 +24,9 @@ from sqlalchemy.orm import Session
 from accord.auth.roles import can
 from accord.core.errors import Conflict, Forbidden, Invalid, NotFound, Problem, Unauthorized
 from accord.crisis import ledger, service
-from accord.crisis.models import URGENCIES, Case, LedgerEntry, Message, Timer
+from accord.crisis.models import URGENCIES, Case, LedgerEntry, Message
 from accord.crisis.node import own_keys
+from accord.crisis.service import Deadline, pending_deadlines
 from accord.crisis.templates import LANGUAGES, TEMPLATES, draft
 from accord.incidents.models import Incident
 from accord.web.deps import DbSession
@@ -125,53 +126,6 @@ def at_of(entry: LedgerEntry) -> dt.datetime:
 
 
 # ---------------------------------------------------------------- deadlines
-
-
-@dataclass(frozen=True)
-class Deadline:
-    """An acknowledgement or substantive reply still awaited, from the counterpart (sent) or from us (received)."""
-
-    kind: str  # ack | reply
-    due: dt.datetime
-    message: Message
-
-    @property
-    def ours(self) -> bool:
-        return self.message.direction == "in"
-
-    @property
-    def label(self) -> str:
-        what = "Acknowledgement" if self.kind == "ack" else "Substantive reply"
-        return f"{what} due from us" if self.ours else f"{what} due from the counterpart"
-
-
-def _expects_reply(msg: Message) -> bool:
-    tpl = TEMPLATES.get(msg.kind)
-    return bool(tpl and tpl.expects_reply)
-
-
-def pending_deadlines(session: Session, messages: list[Message]) -> list[Deadline]:
-    """Deadlines still running or missed but unanswered, nearest first.
-
-    Sent messages: their pending timers (the worker's source of truth). Received messages: the sender's
-    deadlines, until we acknowledge or reply. A message escalated up the ladder hands its deadlines on to the
-    escalated message, so it is left out here.
-    """
-    sent = {m.id: m for m in messages if m.direction == "out" and m.escalated_at is None}
-    out: list[Deadline] = []
-    if sent:
-        query = select(Timer).where(
-            Timer.subject_id.in_(sent), Timer.kind.in_(("ack", "reply")), Timer.fired_at.is_(None)
-        )
-        out += [Deadline(t.kind, t.due_at, sent[t.subject_id]) for t in session.scalars(query)]
-    for msg in messages:
-        if msg.direction != "in" or msg.escalated_at is not None:
-            continue
-        if msg.ack_due and msg.acknowledged_at is None:
-            out.append(Deadline("ack", msg.ack_due, msg))
-        if msg.reply_due and msg.replied_at is None and _expects_reply(msg):
-            out.append(Deadline("reply", msg.reply_due, msg))
-    return sorted(out, key=lambda d: (d.due, d.message.id, d.kind))
 
 
 # ---------------------------------------------------------------- the crisis room
@@ -355,7 +309,7 @@ class MessageView:
 
     @property
     def expects_reply(self) -> bool:
-        return _expects_reply(self.msg)
+        return service.expects_reply(self.msg)
 
 
 def message_views(messages: list[Message]) -> dict[str, MessageView]:
