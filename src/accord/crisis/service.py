@@ -140,7 +140,7 @@ def next_level(case: Case, level: str) -> str | None:
 
 def get_case(session: Session, uid: str) -> Case:
     case = session.scalars(select(Case).where(Case.uid == uid)).first()
-    if case is None and uid.isdigit():
+    if case is None and uid.isdecimal() and len(uid) < 10:  # a local id (isdecimal: what int() accepts)
         case = session.get(Case, int(uid))
     if case is None:
         raise NotFound(f"no case {uid!r}")

@@ -89,7 +89,7 @@ def _csv_incident(row: dict[str, str]) -> dict[str, Any]:
             receivers.append({"state": state or None, "category": category, "sector": sector or None})
     data["receivers"] = receivers
     if data.get("intensity") is not None:
-        data["intensity"] = int(data["intensity"]) if str(data["intensity"]).isdigit() else data["intensity"]
+        data["intensity"] = int(data["intensity"]) if str(data["intensity"]).isdecimal() else data["intensity"]
     return data
 
 

@@ -44,7 +44,7 @@ def parse_ts(value: str) -> dt.datetime:
     core = value[:-1]
     if "." in core:
         head, frac = core.split(".", 1)
-        if not frac.isdigit():
+        if not frac.isdecimal():
             raise ValueError(f"not a STIX timestamp: {value!r}")
         core = f"{head}.{(frac + '000000')[:6]}"
     return dt.datetime.fromisoformat(core).replace(tzinfo=dt.UTC)

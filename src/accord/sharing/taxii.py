@@ -165,7 +165,7 @@ def parse_query(request: Request, kind: str) -> tuple[service.ObjectQuery, int, 
     limit = request.app.state.settings.taxii_max_page
     if "limit" in request.query_params:
         raw = request.query_params["limit"]
-        if not raw.isdigit() or int(raw) < 1:
+        if not raw.isdecimal() or int(raw) < 1:
             raise BadRequest("limit must be a positive integer")
         limit = min(int(raw), limit)
     return q, limit, request.query_params.get("next")

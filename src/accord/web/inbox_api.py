@@ -51,7 +51,7 @@ def _act_as_this_node(request: Request) -> None:
 async def _read_limited(request: Request, limit: int) -> bytes | None:
     """The request body, or None if it is larger than ``limit`` (not read further)."""
     declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > limit:
+    if declared.isdecimal() and int(declared) > limit:
         return None
     chunks, size = [], 0
     async for chunk in request.stream():

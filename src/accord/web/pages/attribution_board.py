@@ -145,7 +145,7 @@ def _text(form: Any, name: str) -> str:
 def _id_or_problem(raw: str, name: str, what: str, problems: list[Problem]) -> int | None:
     if not raw:
         return None
-    if raw.isdigit() and len(raw) < 10:
+    if raw.isdecimal() and len(raw) < 10:
         return int(raw)
     problems.append(Problem(name, f"choose {what} from the list"))
     return None
@@ -200,7 +200,7 @@ def evidence_fields(values: dict[str, str]) -> tuple[dict[str, Any], list[Proble
 def _on_line(problem: Problem) -> Problem:
     """``urls.2`` → the ``urls`` field, "line 3: …" (the links are typed one per line)."""
     name, _, index = problem.field.partition(".")
-    return Problem(name, f"line {int(index) + 1}: {problem.reason}") if index.isdigit() else problem
+    return Problem(name, f"line {int(index) + 1}: {problem.reason}") if index.isdecimal() else problem
 
 
 def typed_refs(raw: str) -> tuple[list[str], list[Problem]]:
@@ -344,7 +344,7 @@ def board_page(
             "may_write": may_write,
             "failed": failed or Failed(""),
             "notice": NOTICES.get(done, ""),
-            "counts": {k: int(v) for k, v in counts.items() if v.isdigit() and len(v) < 7},
+            "counts": {k: int(v) for k, v in counts.items() if v.isdecimal() and len(v) < 7},
             "kinds": KINDS,
             "kind_names": CANDIDATE_KINDS,
             "classes": EVIDENCE_CLASSES,
@@ -435,7 +435,7 @@ async def add_evidence(request: Request, session: DbSession, ref: str) -> Respon
 
 async def _if_match(request: Request) -> str | None:
     version = _text(await request.form(), "version")
-    return f'"{version}"' if version.isdigit() and len(version) < 10 else None
+    return f'"{version}"' if version.isdecimal() and len(version) < 10 else None
 
 
 STALE = "it was changed after you loaded the page; look at it again before you delete it"

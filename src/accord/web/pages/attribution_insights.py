@@ -40,7 +40,7 @@ def _years(request: Request) -> tuple[int | None, int | None, dict[str, str], li
         values[name] = None
         if not text:
             continue
-        if text.isdigit() and 1900 <= int(text) <= 2100:
+        if text.isdecimal() and 1900 <= int(text) <= 2100:
             values[name] = int(text)
         else:
             problems.append(Problem(name, "give a year between 1900 and 2100"))

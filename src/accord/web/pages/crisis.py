@@ -255,7 +255,7 @@ def _checked_case(values: dict[str, str]) -> tuple[int | None, list[Problem]]:
         problems.append(Problem("language", f"must be one of {', '.join(LANGUAGES)}"))
     incident_id = None
     if values["incident_id"]:
-        if values["incident_id"].isdigit() and len(values["incident_id"]) < 10:
+        if values["incident_id"].isdecimal() and len(values["incident_id"]) < 10:
             incident_id = int(values["incident_id"])
         else:
             problems.append(Problem("incident_id", "choose an incident from the list"))
@@ -605,7 +605,7 @@ def _message_fields(values: dict[str, Any]) -> tuple[dict[str, Any], list[Proble
     if values["language"] not in LANGUAGES:
         problems.append(Problem("language", f"must be one of {', '.join(LANGUAGES)}"))
     picked = values["recipients"]
-    if not all(v.isdigit() and len(v) < 10 for v in picked):
+    if not all(v.isdecimal() and len(v) < 10 for v in picked):
         problems.append(Problem("recipients", "choose recipients from the list"))
     fields = {
         "kind": values["kind"],
@@ -616,7 +616,7 @@ def _message_fields(values: dict[str, Any]) -> tuple[dict[str, Any], list[Proble
         "in_reply_to": values["in_reply_to"] or None,
         "ack_hours": _hours(values, "ack_hours", problems),
         "reply_hours": _hours(values, "reply_hours", problems),
-        "recipients": sorted({int(v) for v in picked if v.isdigit() and len(v) < 10}) or None,
+        "recipients": sorted({int(v) for v in picked if v.isdecimal() and len(v) < 10}) or None,
         **{name: values[name] or None for name in COMPOSE_TEXT},
     }
     fields["subject"] = (values["subject"] or None) and values["subject"][:MAX_LINE]  # too long: reported above

@@ -34,7 +34,7 @@ def actors(request: Request, session: DbSession) -> HTMLResponse:
 
 @router.get("/actors/{actor_id}", response_class=HTMLResponse, include_in_schema=False)
 def actor(request: Request, session: DbSession, actor_id: str) -> HTMLResponse:
-    if not actor_id.isdigit() or len(actor_id) > 9:
+    if not actor_id.isdecimal() or len(actor_id) > 9:
         raise NotFound(f"no actor {actor_id!r}")
     obj = records.get_record(session, incidents.THREAT_ACTORS, int(actor_id))
     linked = records.list_records(

@@ -35,6 +35,6 @@ def provisions_by_id(session: Session, ids: Iterable[int | None]) -> dict[int, P
 
 def incident_by_ref(session: Session, ref: str) -> Incident | None:
     """An incident by numeric id or by slug (search results link by slug)."""
-    if ref.isdigit() and len(ref) < 10:
+    if ref.isdecimal() and len(ref) < 10:
         return session.get(Incident, int(ref))
     return session.scalar(select(Incident).where(Incident.slug == ref))

@@ -54,7 +54,7 @@ def _writer(request: Request) -> Any:
 
 
 def _row_id(raw: str, what: str) -> int:
-    if not raw.isdigit() or len(raw) > 9:
+    if not raw.isdecimal() or len(raw) > 9:
         raise NotFound(f"no {what} {raw!r}")
     return int(raw)
 
@@ -131,7 +131,7 @@ def campaigns_page(request: Request, session: DbSession) -> HTMLResponse:
 def _parse_hours(raw: str) -> list[Any]:
     """``"24, 48"`` → ``[24, 48]``; a part that is not a whole number is kept as text (pydantic names it)."""
     parts = [p.strip() for p in raw.replace(";", ",").split(",") if p.strip()]
-    return [int(p) if p.isdigit() and len(p) < 7 else p for p in parts]
+    return [int(p) if p.isdecimal() and len(p) < 7 else p for p in parts]
 
 
 def _campaign_input(form: dict[str, str]) -> dict[str, Any]:

@@ -173,7 +173,8 @@ def overview(request: Request, session: DbSession) -> HTMLResponse:
 
 
 def _community(session: Session, community_id: str) -> Community:
-    community = session.get(Community, int(community_id)) if community_id.isdigit() and len(community_id) < 10 else None
+    known = community_id.isdecimal() and len(community_id) < 10
+    community = session.get(Community, int(community_id)) if known else None
     if community is None:
         raise NotFound(f"no community {community_id!r}")
     return community
@@ -219,7 +220,7 @@ async def set_member(request: Request, session: DbSession, community_id: str) ->
     community = _community(session, community_id)
     form = await request.form()
     raw = str(form.get("party_id") or "").strip()
-    party = session.get(Party, int(raw)) if raw.isdigit() and len(raw) < 10 else None
+    party = session.get(Party, int(raw)) if raw.isdecimal() and len(raw) < 10 else None
     if party is None:
         return _community_page(request, session, community, [Problem("party_id", "choose an organisation")], 422)
     can_write = form.get("can_write") == "on"
@@ -233,7 +234,7 @@ async def set_member(request: Request, session: DbSession, community_id: str) ->
 def remove_member(request: Request, session: DbSession, community_id: str, party_id: str) -> Response:
     user = _require_admin(request)
     community = _community(session, community_id)
-    if not party_id.isdigit() or len(party_id) > 9:
+    if not party_id.isdecimal() or len(party_id) > 9:
         raise NotFound(f"no member {party_id!r}")
     service.remove_member(session, community.id, int(party_id), actor=Actor.of(user))
     session.commit()
@@ -438,7 +439,7 @@ async def share(request: Request, session: DbSession, collection_id: str) -> Res
     if level not in tlp.LEVELS:
         problems.append(Problem("tlp", "choose a TLP level"))
     known = _party_names(session)
-    recipients = sorted({int(v) for v in picked if v.isdigit() and len(v) < 10 and int(v) in known})
+    recipients = sorted({int(v) for v in picked if v.isdecimal() and len(v) < 10 and int(v) in known})
     if len(recipients) != len(set(picked)):
         problems.append(Problem("recipients", "unknown organisation among the recipients"))
     objects: list[Any] = []
