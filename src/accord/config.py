@@ -51,6 +51,12 @@ class Settings(BaseSettings):
         "file node.key in the data directory, created on first use.",
     )
     node_title: str = Field(default="Accord node", description="Title of this node in TAXII discovery.")
+    warninglists: str = Field(
+        default="default",
+        pattern=r"^(default|all|none|[A-Za-z0-9_.,:\-]+)$",
+        description="Warning lists whose values never raise a sighting: default, all, none, or comma-separated "
+        "list ids (accord warninglists).",
+    )
     cookie_secure: Literal["auto", "always", "never"] = Field(
         default="auto",
         description="Mark cookies Secure: auto = when the request came over HTTPS (as seen by the server).",

@@ -7,6 +7,8 @@ from accord.crisis import models as crisis  # noqa: F401
 from accord.db import Base
 from accord.directory import models as directory  # noqa: F401
 from accord.incidents import models as incidents  # noqa: F401
+from accord.matching import jobs as matching_jobs  # noqa: F401
+from accord.matching import models as matching  # noqa: F401
 from accord.norms import models as norms  # noqa: F401
 from accord.sharing import federation_models as federation  # noqa: F401
 from accord.sharing import models as sharing  # noqa: F401

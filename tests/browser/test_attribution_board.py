@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_checks import clean
 
 pytestmark = pytest.mark.browser
 AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
@@ -69,11 +70,6 @@ def filled_board(live_node: Any) -> int:
             )  # fmt: skip
         service.add_observations(s, incident_id=incident, refs=["T1486", "T1485", "S0368"])
     return incident
-
-
-def clean(seen: Any, page: Any, what: str) -> None:
-    problems = seen.problems(page)
-    assert not problems, f"{what} complained:\n  " + "\n  ".join(problems)
 
 
 def scores(page: Any) -> dict[str, int]:

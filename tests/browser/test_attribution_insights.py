@@ -7,17 +7,14 @@ sideways on a phone; screenshots land in test-artifacts/screenshots/insights-*.p
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from browser_checks import axe_at, clean, fits_narrow
 
 pytestmark = pytest.mark.browser
-AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
-BLOCKING = ("serious", "critical")
 CHARTS = ("pairs-chart", "parties-chart", "timing-chart", "years-chart")
-NARROW = {"width": 390, "height": 844}
 WIDE = {"width": 1280, "height": 900}
 
 # Per canvas: is a Chart.js instance attached, what does it show, how big is it, how many pixels are painted
@@ -50,31 +47,6 @@ def assert_drawn(chart: dict[str, Any]) -> None:
     assert chart["chart"], f"no Chart.js instance on #{chart['id']}"
     assert chart["shownWidth"] > 250 and chart["shownHeight"] > 200, chart
     assert chart["painted"] > 2000, f"#{chart['id']} is nearly blank ({chart['painted']} painted pixels)"
-
-
-def clean(seen: Any, page: Any, what: str) -> None:
-    problems = seen.problems(page)
-    assert not problems, f"{what} complained:\n  " + "\n  ".join(problems)
-
-
-def axe_at(page: Any, path: str) -> None:
-    """axe-core on ``path``, in a context that bypasses the CSP (the node's CSP refuses the injected script)."""
-    response = page.goto(path)
-    assert response is not None and response.status == 200, f"{path} answered {response and response.status}"
-    page.wait_for_load_state("networkidle")
-    page.add_script_tag(path=str(AXE_JS))
-    result = page.evaluate("async () => await axe.run(document, {resultTypes: ['violations']})")
-    blocking = [v for v in result["violations"] if v.get("impact") in BLOCKING]
-    lines = [f"[{v['impact']}] {v['id']}: {v['help']} — {[n['target'] for n in v['nodes'][:3]]}" for v in blocking]
-    assert not blocking, f"axe-core on {path}:\n  " + "\n  ".join(lines)
-
-
-def fits_narrow(page: Any, path: str) -> None:
-    page.set_viewport_size(NARROW)
-    page.goto(path)
-    page.wait_for_load_state("networkidle")
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= NARROW["width"], f"{path} is {width} px wide in a {NARROW['width']} px window"
 
 
 def test_coalitions_and_timing_page(live_node: Any, new_context: Any, watch: Any, shoot: Any) -> None:

@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
+from browser_checks import clean, fits_narrow
 
 pytestmark = pytest.mark.browser
 AXE_JS = Path(__file__).resolve().parent / "vendor" / "axe.min.js"
@@ -40,7 +41,6 @@ ACKNOWLEDGED = CONTACTS[0]  # the contact whose check the test acknowledges (Ame
 PEER = "ke-node-browsertest"
 RECEIVED_CAMPAIGN = "CBM 8 reachability check (from Kenya)"
 RECEIVED_FOR = "Duty officer Browsertest"
-NARROW = {"width": 390, "height": 844}  # a phone
 WIDE = {"width": 1280, "height": 900}  # conftest's viewport
 
 # Both charts of a report: is a Chart.js instance attached to the canvas, what does it show, and how much of
@@ -148,12 +148,6 @@ def urlpath(url: str) -> str:
     return urlsplit(url).path
 
 
-def clean(seen: Any, page: Any, what: str) -> None:
-    """Nothing complained on the page so far (CSP violations are counted per document: check each page)."""
-    problems = seen.problems(page)
-    assert not problems, f"{what} complained:\n  " + "\n  ".join(problems)
-
-
 def forget_refused_form(seen: Any) -> None:
     # chromium logs the 422 answer of a refused form as a console error: expected there, and only there
     seen.console_errors[:] = [m for m in seen.console_errors if "status of 422" not in m]
@@ -200,16 +194,6 @@ def assert_drawn(chart: dict[str, Any]) -> None:
     )
     # axes, ticks and labels at least: a blank canvas has no painted pixel
     assert chart["painted"] > 500, f"#{chart['id']} is blank ({chart['painted']} painted pixels)"
-
-
-def fits_narrow(page: Any, path: str) -> Any:
-    """Opens ``path`` at a phone's width (restored by the caller with ``wide``): the page must not scroll
-    sideways — wide tables scroll inside their own box."""
-    page.set_viewport_size(NARROW)
-    page.goto(path)
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= NARROW["width"], f"{path} is {width} px wide in a {NARROW['width']} px window"
-    return page
 
 
 def wide(page: Any) -> None:

@@ -53,7 +53,11 @@ def db_upgrade() -> None:
     from accord.migrate import head_revision, upgrade
 
     settings = _settings()
-    upgrade(_engine(settings))
+    engine = _engine(settings)
+    try:
+        upgrade(engine)
+    finally:
+        engine.dispose()
     out.print(f"database at revision {head_revision()}", highlight=False)
 
 
@@ -135,16 +139,19 @@ def _init(settings: Settings) -> None:
     from accord.migrate import upgrade
 
     engine = _engine(settings)
-    upgrade(engine)
-    with make_sessionmaker(engine)() as session:
-        existing = session.scalar(select(func.count()).select_from(State)) or 0
-    if existing:
-        out.print(f"node already initialised ({existing} states); bundled dataset not reloaded", highlight=False)
-        return
     try:
-        counts = _import(engine, bundled_dataset(), "loading bundled dataset")
-    except AccordError as exc:
-        _fail(exc)
+        upgrade(engine)
+        with make_sessionmaker(engine)() as session:
+            existing = session.scalar(select(func.count()).select_from(State)) or 0
+        if existing:
+            out.print(f"node already initialised ({existing} states); bundled dataset not reloaded", highlight=False)
+            return
+        try:
+            counts = _import(engine, bundled_dataset(), "loading bundled dataset")
+        except AccordError as exc:
+            _fail(exc)
+    finally:
+        engine.dispose()
     _print_counts(counts)
 
 
@@ -468,6 +475,15 @@ def _register_attribution() -> None:
 
 
 _register_attribution()
+
+
+def _register_matching() -> None:
+    from accord.cli import matching
+
+    app.command("match")(matching.match)
+
+
+_register_matching()
 
 
 if __name__ == "__main__":

@@ -1,4 +1,4 @@
-"""The background worker: fires due deadlines and delivers the outbox, in a loop or once.
+"""The background worker: fires due deadlines, delivers the outbox and runs matching jobs, in a loop or once.
 
 Any number of workers may run against one database (``accord worker`` processes, or the one ``accord
 serve`` starts in a thread): timers are claimed exactly once (see ``timers``) and outbox rows are leased
@@ -20,6 +20,7 @@ from accord.config import Settings
 from accord.crisis import delivery, inbox, registry, timers
 from accord.crisis.service import Node, use_node
 from accord.db import unit_of_work
+from accord.matching import jobs as matching_jobs
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +45,8 @@ def run_once(
     with unit_of_work(factory) as session:  # replayed envelopes older than the window are refused as expired
         inbox.prune_nonces(session, max_age=dt.timedelta(minutes=settings.envelope_max_age_minutes), now=now)
     sent = delivery.run_pending(factory, settings=settings, identity=node.identity, now=now, client=client)
-    return {"timers": fired, "deliveries": sent}
+    matched = matching_jobs.run_pending(factory, worker=worker_id or default_worker_id(), now=now)
+    return {"timers": fired, "deliveries": sent, "matching_jobs": matched}
 
 
 def run_forever(

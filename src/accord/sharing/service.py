@@ -320,6 +320,7 @@ def ingest(
             continue
         accepted.append((obj, ver))
     rows = _store(session, coll, share, accepted, producer_party_id, provenance, unmarked, result)
+    _enqueue_matching(session, coll, rows)
     levels = {r["tlp"] for r in rows}
     chosen = named is not None  # named by the sharer (may see RED) or the community by default (AMBER only)
     if named is None:
@@ -355,6 +356,14 @@ def ingest(
         },
     )
     return result
+
+
+def _enqueue_matching(session: Session, coll: Collection, rows: list[dict[str, Any]]) -> None:
+    """New observed-data and indicators are matched by the worker (accord.matching.jobs), not in the request."""
+    if any(r["type"] in ("observed-data", "indicator") for r in rows):
+        from accord.matching import jobs
+
+        jobs.enqueue(session, coll.id, [{"type": r["type"], "id": r["stix_id"]} for r in rows])
 
 
 def _store(

@@ -23,6 +23,7 @@ from accord.web import (
     inbox_api,
     pages,
     ping_api,
+    sightings_api,
 )
 from accord.web.api import build_router
 from accord.web.pages import attribution_board as attribution_board_pages
@@ -30,6 +31,7 @@ from accord.web.pages import attribution_insights as attribution_insights_pages
 from accord.web.pages import crisis as crisis_pages
 from accord.web.pages import ping as ping_pages
 from accord.web.pages import sharing as sharing_pages
+from accord.web.pages import sightings as sightings_pages
 from accord.web.pages.common import render
 from accord.web.security import SecurityMiddleware, verify_csrf
 
@@ -70,6 +72,7 @@ def create_app(settings: Settings | None = None, *, engine: Any = None, check_sc
     app.include_router(
         attribution_board_pages.router, dependencies=[Depends(read_access("read")), Depends(verify_csrf)]
     )
+    app.include_router(sightings_pages.router, dependencies=[Depends(read_access("read")), Depends(verify_csrf)])
     pages.mount_static(app)
     app.include_router(taxii.router)
     app.include_router(federation_api.router)
@@ -79,6 +82,7 @@ def create_app(settings: Settings | None = None, *, engine: Any = None, check_sc
     app.include_router(crisis_api.exports)
     app.include_router(attribution_api.router)
     app.include_router(attribution_insights_api.router)
+    app.include_router(sightings_api.router)
 
     @app.get("/healthz", tags=["node"], summary="Liveness and schema check")
     def healthz() -> dict[str, str]:

@@ -1,0 +1,265 @@
+"""Matching at a node: the active indicators of the sharing hub compiled once, new observations matched as they
+arrive, stored observations re-matched when new indicators arrive (``jobs``), every match recorded as a
+sighting.
+
+"Active" indicators are the latest versions of ``indicator`` objects in any hub collection with
+``pattern_type`` ``stix``, not revoked, and valid now (``valid_from`` ≤ now < ``valid_until`` when given).
+Observations are the hub's ``observed-data`` objects with the cyber-observable objects their ``object_refs``
+name in the same collection. Matching runs in the caller's transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from accord.audit.service import Actor
+from accord.matching.engine import Matcher, Rejected
+from accord.matching.pattern import parse_timestamp
+from accord.matching.types import Match, Observation
+from accord.sharing.models import StixObject
+
+BATCH = 500
+
+
+@dataclass(frozen=True)
+class Indicator:
+    id: str
+    pattern: str
+    name: str
+    collection_id: str
+    tlp: str
+
+
+def _valid_now(body: dict[str, Any], now: dt.datetime) -> bool:
+    try:
+        start = body.get("valid_from")
+        end = body.get("valid_until")
+        if start and parse_timestamp(start, ignore_case=True) > now:
+            return False
+        return not (end and parse_timestamp(end, ignore_case=True) <= now)
+    except ValueError:
+        return False
+
+
+def active_indicators(
+    session: Session, *, now: dt.datetime | None = None, ids: Iterable[str] | None = None
+) -> list[Indicator]:
+    """The hub's active STIX-pattern indicators (one per indicator id: the latest version seen anywhere)."""
+    now = now or dt.datetime.now(dt.UTC)
+    q = select(StixObject.stix_id, StixObject.collection_id, StixObject.tlp, StixObject.body, StixObject.revoked).where(
+        StixObject.type == "indicator", StixObject.is_latest.is_(True)
+    )
+    if ids is not None:
+        wanted = list(dict.fromkeys(ids))
+        if not wanted:
+            return []
+        q = q.where(StixObject.stix_id.in_(wanted))
+    found: dict[str, Indicator] = {}
+    for stix_id, coll, tlp, body, revoked in session.execute(q.order_by(StixObject.id)):
+        if revoked:
+            found.pop(stix_id, None)
+            continue
+        try:
+            doc = json.loads(body)
+        except ValueError:
+            continue
+        if doc.get("pattern_type") != "stix" or not isinstance(doc.get("pattern"), str) or not _valid_now(doc, now):
+            continue
+        found[stix_id] = Indicator(stix_id, doc["pattern"], str(doc.get("name") or ""), coll, tlp)
+    return list(found.values())
+
+
+class _Cache:
+    """The compiled matcher of the active indicators, rebuilt when the hub's indicators change."""
+
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.key: Any = None
+        self.matcher: Matcher | None = None
+
+    def get(self, session: Session) -> Matcher:
+        key = (
+            str(session.get_bind().url),
+            session.scalar(select(func.max(StixObject.id)).where(StixObject.type == "indicator")),
+            session.scalar(select(func.count()).select_from(StixObject).where(StixObject.type == "indicator")),
+            dt.datetime.now(dt.UTC).strftime("%Y%m%d%H"),  # validity windows: re-read at least hourly
+        )
+        with self.lock:
+            if self.matcher is None or self.key != key:
+                self.matcher = Matcher((i.id, i.pattern) for i in active_indicators(session))
+                self.key = key
+            return self.matcher
+
+
+_cache = _Cache()
+
+
+def node_matcher(session: Session) -> Matcher:
+    return _cache.get(session)
+
+
+# ---------------------------------------------------------------- observations stored in the hub
+
+
+def observation_from(sdo: dict[str, Any], objects: dict[str, dict[str, Any]]) -> Observation | None:
+    """An Observation from an observed-data object and a pool of SCOs (None if its times or count are bad)."""
+    try:
+        first = parse_timestamp(sdo["first_observed"])
+        last = parse_timestamp(sdo["last_observed"])
+        n = sdo["number_observed"]
+    except (KeyError, TypeError, ValueError):
+        return None
+    refs = sdo.get("object_refs")
+    if not isinstance(n, int) or isinstance(n, bool) or n < 1 or first > last or not isinstance(refs, list):
+        return None
+    return Observation(sdo["id"], first, last, n, {r: objects[r] for r in refs if r in objects}, sdo)
+
+
+def _observations(session: Session, rows: Sequence[tuple[str, str]]) -> list[Observation]:
+    """Observations from (collection id, observed-data JSON) rows, each with its SCOs from its collection."""
+    sdos = [(coll, json.loads(body)) for coll, body in rows]
+    refs: dict[str, set[str]] = {}
+    for coll, sdo in sdos:
+        for r in sdo.get("object_refs") or ():
+            if isinstance(r, str):
+                refs.setdefault(coll, set()).add(r)
+    pool: dict[tuple[str, str], dict[str, Any]] = {}
+    for coll, ids in refs.items():
+        wanted = sorted(ids)
+        for i in range(0, len(wanted), 900):
+            for sid, body in session.execute(
+                select(StixObject.stix_id, StixObject.body).where(
+                    StixObject.collection_id == coll,
+                    StixObject.is_latest.is_(True),
+                    StixObject.stix_id.in_(wanted[i : i + 900]),
+                )
+            ):
+                pool[(coll, sid)] = json.loads(body)
+    out = []
+    for coll, sdo in sdos:
+        objects = {r: pool[(coll, r)] for r in sdo.get("object_refs") or () if (coll, r) in pool}
+        obs = observation_from(sdo, objects)
+        if obs is not None:
+            out.append(obs)
+    return out
+
+
+def _observed_data() -> Any:
+    return select(StixObject.id, StixObject.collection_id, StixObject.body).where(
+        StixObject.type == "observed-data", StixObject.is_latest.is_(True), StixObject.revoked.is_(False)
+    )
+
+
+def stored_observations(session: Session, *, batch: int = BATCH) -> Iterator[list[Observation]]:
+    """The hub's observed-data (latest versions), in batches, each with its SCOs from the same collection."""
+    last_id = 0
+    while True:
+        rows = session.execute(
+            _observed_data().where(StixObject.id > last_id).order_by(StixObject.id).limit(batch)
+        ).all()
+        if not rows:
+            return
+        last_id = rows[-1][0]
+        yield _observations(session, [(coll, body) for _, coll, body in rows])
+
+
+def observations_by_id(session: Session, collection_id: str, stix_ids: Sequence[str]) -> list[Observation]:
+    """The latest versions of some observed-data of one collection, with their SCOs."""
+    rows: list[tuple[str, str]] = []
+    for i in range(0, len(stix_ids), 900):
+        rows += [
+            (coll, body)
+            for _, coll, body in session.execute(
+                _observed_data().where(
+                    StixObject.collection_id == collection_id, StixObject.stix_id.in_(list(stix_ids[i : i + 900]))
+                )
+            )
+        ]
+    return _observations(session, rows)
+
+
+# ---------------------------------------------------------------- matching and recording
+
+
+@dataclass
+class MatchReport:
+    observations: int = 0
+    matches: int = 0
+    recorded: Any = None  # sightings.RecordResult of the last batch, when recorded
+    sightings_new: int = 0
+    sightings_updated: int = 0
+    suppressed: int = 0
+    by_indicator: dict[str, int] = field(default_factory=dict)
+    rejected: list[Rejected] = field(default_factory=list)
+
+
+def match_and_record(
+    session: Session,
+    batches: Iterable[Sequence[Observation]],
+    *,
+    matcher: Matcher,
+    actor: Actor | None,
+    warning_lists: Any = None,
+    record: bool = True,
+    on_batch: Callable[[int], None] | None = None,
+    collect: list[Match] | None = None,
+) -> MatchReport:
+    """Match batches of observations (``Matcher.match_batch`` within each batch) and record every match as a
+    sighting (``sightings.record``) unless ``record`` is False."""
+    from accord.matching import sightings
+
+    report = MatchReport(rejected=list(matcher.rejected))
+    for batch in batches:
+        found = list(matcher.match_batch(batch))
+        report.observations += len(batch)
+        report.matches += len(found)
+        for m in found:
+            report.by_indicator[m.indicator_id] = report.by_indicator.get(m.indicator_id, 0) + 1
+        if collect is not None:
+            collect.extend(found)
+        if record and found:
+            result = sightings.record(session, found, warning_lists=warning_lists, actor=actor)
+            report.recorded = result
+            report.sightings_new += result.created
+            report.sightings_updated += len(result.sightings) - result.created
+            report.suppressed += result.suppressed
+        if on_batch is not None:
+            on_batch(len(batch))
+    return report
+
+
+def default_warning_lists() -> Any:
+    """The node's warning lists (``ACCORD_WARNINGLISTS``), loaded once."""
+    global _WL, _WL_CHOICE
+    from accord.config import Settings
+
+    choice = Settings().warninglists
+    if choice != _WL_CHOICE:
+        _WL, _WL_CHOICE = warninglists_from(choice), choice
+    return _WL
+
+
+_WL: Any = None
+_WL_CHOICE: str | None = None
+
+
+def warninglists_from(choice: str, module: Any = None) -> Any:
+    """``default``, ``all``, ``none`` or a comma-separated list of list ids → a WarningLists (None for none)."""
+    if module is None:
+        from accord.matching import warninglists as module
+    choice = (choice or "default").strip()
+    if choice == "none":
+        return None
+    if choice == "default":
+        return module.WarningLists.default()
+    if choice == "all":
+        return module.WarningLists("all")
+    return module.WarningLists([c.strip() for c in choice.split(",") if c.strip()])
