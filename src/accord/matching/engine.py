@@ -240,6 +240,7 @@ class _Node:
     compiled: ev.Compiled
     anchors: list[Any]
     patterns: list[str] = field(default_factory=list)
+    simple: set[str] = field(default_factory=set)  # those of ``patterns`` that match whenever this leaf holds
 
 
 @dataclass(frozen=True)
@@ -292,6 +293,8 @@ class Matcher:
         single = len(parsed.leaves) == 1 and min_instances(parsed.root, lambda _leaf: True) == 1
         simple = single and not _has_startstop(parsed.root)
         self.patterns[indicator_id] = CompiledPattern(indicator_id, parsed, leaf_ids, single, simple)
+        if simple:
+            self._nodes[leaf_ids[0]].simple.add(indicator_id)  # type: ignore[union-attr]
         return True
 
     def remove(self, indicator_id: str) -> None:
@@ -302,6 +305,7 @@ class Matcher:
             node = self._nodes[nid]
             if node is not None and indicator_id in node.patterns:
                 node.patterns.remove(indicator_id)
+                node.simple.discard(indicator_id)
                 if not node.patterns:
                     self._unindex(nid, node)
 
@@ -447,14 +451,16 @@ class Matcher:
         seen: set[str] = set()
         for nid in hits:
             node = self._nodes[nid]
-            for iid in node.patterns if node else ():
-                if iid in seen:
+            if node is None:
+                continue
+            found |= node.simple  # one leaf, one instance, no START/STOP: a hit is a match
+            if len(node.simple) == len(node.patterns):
+                continue
+            for iid in node.patterns:
+                if iid in seen or iid in node.simple:
                     continue
                 seen.add(iid)
                 cp = self.patterns[iid]
-                if cp.simple:
-                    found.add(iid)
-                    continue
                 ids = {leaf.index: cp.leaves[leaf.index] for leaf in cp.parsed.leaves}
                 need = min_instances(cp.parsed.root, lambda leaf, ids=ids: ids[leaf.index] in hits, obs)
                 if need <= obs.number_observed:
@@ -605,8 +611,9 @@ def solve(root: Expr, candidates: Any, observations: list[Observation]) -> list[
     lists: dict[int, list[int]] = {}
     for leaf in _leaves(root):
         lists[id(leaf)] = sorted(set(candidates(leaf)), key=lambda i: (first[i], i))
-    if min_instances(root, lambda leaf: bool(lists[id(leaf)])) == INF:
-        return None
+    need = min_instances(root, lambda leaf: bool(lists[id(leaf)]))
+    if need == INF or need > sum(cap[i] for i in set().union(*lists.values())):
+        return None  # a [...] that never holds, or more instances needed than all observations have
     chosen: list[int] = []
     windows: list[list[Any]] = []  # [start in chosen, duration in microseconds, active] of the open WITHINs
 
@@ -676,6 +683,10 @@ def solve(root: Expr, candidates: Any, observations: list[Observation]) -> list[
         if times == 0:
             yield
             return
+        if isinstance(e, Leaf):  # enough instances left for the remaining copies?
+            room = sum(cap[i] for i in lists[id(e)] if i >= floor and last[i] >= lo_last)
+            if room < times:
+                return
         start = len(chosen)
         for _ in run(e, lo_last, hi_first, strict, floor):
             mine = tuple(sorted(chosen[start:]))

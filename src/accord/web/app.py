@@ -21,6 +21,7 @@ from accord.web import (
     crisis_api,
     errors,
     inbox_api,
+    matching_api,
     pages,
     ping_api,
     sightings_api,
@@ -83,6 +84,7 @@ def create_app(settings: Settings | None = None, *, engine: Any = None, check_sc
     app.include_router(attribution_api.router)
     app.include_router(attribution_insights_api.router)
     app.include_router(sightings_api.router)
+    app.include_router(matching_api.router)
 
     @app.get("/healthz", tags=["node"], summary="Liveness and schema check")
     def healthz() -> dict[str, str]:
