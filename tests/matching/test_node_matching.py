@@ -15,7 +15,7 @@ from typer.testing import CliRunner
 
 from accord.cli.main import app as cli
 from accord.db import make_sessionmaker, unit_of_work
-from accord.matching import jobs
+from accord.matching import jobs, service
 from accord.matching.models import Sighting
 from accord.matching.warninglists import WarningLists
 from accord.sharing import tlp
@@ -80,6 +80,23 @@ def test_arrivals_become_jobs_and_sightings(app, engine, unique):
     post(hub, seen)
     assert work(hub) == 0
     assert sightings(engine)[first["id"]].count == 3
+
+
+def test_the_node_matcher_follows_new_indicator_versions(app, engine, unique):
+    hub = make_hub(app, engine, unique)
+    first = indicator(4, pattern="[ipv4-addr:value = '45.76.1.1']")
+    post(hub, [first])
+    with unit_of_work(make_sessionmaker(engine)) as s:
+        m = service.node_matcher(s)
+        assert first["id"] in m.patterns
+    changed = dict(first, modified="2024-02-01T00:00:00.000Z", pattern="[ipv4-addr:value = '45.76.2.2']")
+    post(hub, [changed])
+    with unit_of_work(make_sessionmaker(engine)) as s:
+        assert service.node_matcher(s) is m  # compiled into the same matcher, not rebuilt
+        assert m.patterns[first["id"]].parsed.text == changed["pattern"]
+    post(hub, [dict(first, modified="2024-03-01T00:00:00.000Z", revoked=True)])
+    with unit_of_work(make_sessionmaker(engine)) as s:
+        assert first["id"] not in service.node_matcher(s).patterns
 
 
 def test_warning_lists_suppress_benign_values(app, engine, unique):

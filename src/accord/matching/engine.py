@@ -286,6 +286,7 @@ class Matcher:
             leaf_ids = [self._leaf(leaf.expr, indicator_id) for leaf in parsed.leaves]
         except Exception as exc:  # noqa: BLE001 - a pattern error, a bad literal, a PCRE2 compile error
             self.rejected.append(Rejected(indicator_id, str(exc) or type(exc).__name__))
+            self.remove(indicator_id)  # a new version that cannot be used replaces the old one all the same
             return False
         if indicator_id in self.patterns:
             self.remove(indicator_id)
