@@ -167,6 +167,7 @@ def new_incident(engine: Any, tag: str) -> int:
             name=f"Sightings test {tag}",
             operation_type="espionage",
             sources=["https://example.org/incident"],
+            as_of=dt.date(2026, 1, 1),  # a complete record: the dataset checks run on this database too
         )
         s.add(incident)
         s.flush()
