@@ -664,7 +664,10 @@ def solve(root: Expr, candidates: Any, observations: list[Observation]) -> list[
                     yield
                     window[2] = True
             finally:
-                windows.remove(window)
+                for k in range(len(windows) - 1, -1, -1):  # by identity: two windows may hold equal values
+                    if windows[k] is window:
+                        del windows[k]
+                        break
         elif isinstance(e, StartStop):
             if e.start < e.stop:
                 s, t = micros(e.start), micros(e.stop)
