@@ -3,6 +3,7 @@
 from accord.attribution import models as attribution  # noqa: F401
 from accord.audit import models as audit  # noqa: F401
 from accord.auth import models as auth  # noqa: F401
+from accord.capacity import models as capacity  # noqa: F401
 from accord.crisis import models as crisis  # noqa: F401
 from accord.db import Base
 from accord.directory import models as directory  # noqa: F401

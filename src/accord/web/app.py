@@ -16,8 +16,11 @@ from accord.migrate import ensure_current
 from accord.sharing import federation_api, taxii
 from accord.web import (
     account_pages,
+    analytics_alignment_api,
+    analytics_dyads_api,
     attribution_api,
     attribution_insights_api,
+    capacity_api,
     crisis_api,
     errors,
     inbox_api,
@@ -27,8 +30,12 @@ from accord.web import (
     sightings_api,
 )
 from accord.web.api import build_router
+from accord.web.pages import analytics_alignment as analytics_alignment_pages
+from accord.web.pages import analytics_dyads as analytics_dyads_pages
 from accord.web.pages import attribution_board as attribution_board_pages
 from accord.web.pages import attribution_insights as attribution_insights_pages
+from accord.web.pages import briefs as briefs_pages
+from accord.web.pages import capacity as capacity_pages
 from accord.web.pages import crisis as crisis_pages
 from accord.web.pages import ping as ping_pages
 from accord.web.pages import sharing as sharing_pages
@@ -74,6 +81,12 @@ def create_app(settings: Settings | None = None, *, engine: Any = None, check_sc
         attribution_board_pages.router, dependencies=[Depends(read_access("read")), Depends(verify_csrf)]
     )
     app.include_router(sightings_pages.router, dependencies=[Depends(read_access("read")), Depends(verify_csrf)])
+    app.include_router(analytics_dyads_pages.router, dependencies=[Depends(read_access("read")), Depends(verify_csrf)])
+    app.include_router(
+        analytics_alignment_pages.router, dependencies=[Depends(read_access("read")), Depends(verify_csrf)]
+    )
+    app.include_router(capacity_pages.router, dependencies=[Depends(read_access("read")), Depends(verify_csrf)])
+    app.include_router(briefs_pages.router, dependencies=[Depends(read_access("read")), Depends(verify_csrf)])
     pages.mount_static(app)
     app.include_router(taxii.router)
     app.include_router(federation_api.router)
@@ -83,8 +96,11 @@ def create_app(settings: Settings | None = None, *, engine: Any = None, check_sc
     app.include_router(crisis_api.exports)
     app.include_router(attribution_api.router)
     app.include_router(attribution_insights_api.router)
+    app.include_router(analytics_dyads_api.router)
+    app.include_router(analytics_alignment_api.router)
     app.include_router(sightings_api.router)
     app.include_router(matching_api.router)
+    app.include_router(capacity_api.router)
 
     @app.get("/healthz", tags=["node"], summary="Liveness and schema check")
     def healthz() -> dict[str, str]:

@@ -1,0 +1,1 @@
+"""Capacity building: needs declared by states, offers by donors, their matching, and maturity assessments."""
