@@ -83,7 +83,7 @@ def test_arrivals_become_jobs_and_sightings(app, engine, unique):
     assert work(hub) == 0  # nothing left: each job runs once
 
     # an indicator arriving later is matched against what is stored
-    later = indicator(2, pattern="[ipv4-addr:value ISSUBSET '45.76.0.0/16']")
+    later = indicator(2, pattern="[ipv4-addr:value ISSUBSET '45.76.12.0/24']")
     post(hub, [later])
     assert work(hub) == 1
     assert sightings(engine)[later["id"]].count == 3

@@ -176,7 +176,7 @@ def _match_files(
         if dry_run:
             session.rollback()
     elapsed = time.perf_counter() - started
-    suppressed = _suppressed(collected, wl)
+    suppressed = service.suppressed_by(collected, wl)
     summary = {
         "files": [str(f) for f in files],
         "indicators": len(matcher),
@@ -214,21 +214,6 @@ def _match_files(
             f"({len(matcher)} indicators, {report.observations} observations)",
             highlight=False,
         )
-
-
-def _suppressed(matches: list[Any], wl: Any) -> dict[str, int]:
-    """Matches every value of which is on a warning list, counted by the first list that holds them."""
-    from accord.matching.sightings import suppression
-
-    counts: dict[str, int] = {}
-    if wl is None:
-        return counts
-    for m in matches:
-        hits = suppression(m, wl)
-        if hits:
-            name = hits[0]["list_id"]
-            counts[name] = counts.get(name, 0) + 1
-    return counts
 
 
 def _count_lines(path: Path) -> int:

@@ -275,3 +275,17 @@ def warninglists_from(choice: str, module: Any = None) -> Any:
     if choice == "all":
         return module.WarningLists("all")
     return module.WarningLists([c.strip() for c in choice.split(",") if c.strip()])
+
+
+def suppressed_by(matches: Iterable[Match], warning_lists: Any) -> dict[str, int]:
+    """Matches every value of which is on a warning list, counted by the first list that holds them."""
+    from accord.matching.sightings import suppression
+
+    counts: dict[str, int] = {}
+    if warning_lists is None:
+        return counts
+    for m in matches:
+        hits = suppression(m, warning_lists)
+        if hits:
+            counts[hits[0]["list_id"]] = counts.get(hits[0]["list_id"], 0) + 1
+    return counts

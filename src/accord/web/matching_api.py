@@ -79,11 +79,7 @@ def run_match(session: Any, user: Any, text: str, kind: str, dry_run: bool) -> d
         session.commit()
     views = sightings_service.indicator_views(session, report.by_indicator, user=user)
     visible = {i: n for i, n in report.by_indicator.items() if views.get(i) is not None and views[i].visible}
-    suppressed: dict[str, int] = {}
-    for m in collected:
-        hits = sightings_service.suppression(m, wl)
-        if hits:
-            suppressed[hits[0]["list_id"]] = suppressed.get(hits[0]["list_id"], 0) + 1
+    suppressed = service.suppressed_by(collected, wl)
     return {
         "observations": report.observations,
         "skipped_lines": stats.skipped,
