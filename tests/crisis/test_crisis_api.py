@@ -11,7 +11,7 @@ from sqlalchemy import select, update
 from typer.testing import CliRunner
 
 from accord.cli.main import app as cli
-from accord.crisis import export
+from accord.core.pdf import FONT_DIR
 from accord.crisis.models import Case, LedgerEntry
 from accord.db import make_sessionmaker, unit_of_work
 
@@ -110,7 +110,7 @@ def test_archive_export_html_and_pdf(client: Any, unique: str, tmp_path: Path) -
     doc = pypdfium2.PdfDocument(io.BytesIO(pdf.content))
     text = " ".join(doc[0].get_textpage().get_text_range().split())
     assert "chain and signatures verified" in text and "DDoS on ministry" in text
-    if export.FONT_DIR.joinpath("DejaVuSans.ttf").is_file():  # the setup installs it (fonts-dejavu-core)
+    if FONT_DIR.joinpath("DejaVuSans.ttf").is_file():  # the setup installs it (fonts-dejavu-core)
         assert "Просим подтвердить — merci" in text
     image = doc[0].render(scale=1).to_pil()
     image.save(tmp_path / "export.png")

@@ -1,6 +1,6 @@
 """Briefing reports: a country brief (one state for a meeting) and a forum brief (a forum and a set of
-provisions), assembled as plain records, and rendered as PDF with fpdf2 and the DejaVu fonts (the HTML page is
-the web face's template, ``web/templates/briefs``).
+provisions), assembled as plain records, and rendered as PDF with fpdf2 and the DejaVu fonts (:mod:`accord.core.pdf`;
+the HTML page is the web face's template, ``web/templates/briefs``).
 
 **Country brief** — profile (region, UN status, current memberships, agencies, how many points of contact: their
 details only for readers who may see contacts), commitments (each instrument's current standing), incidents
@@ -35,6 +35,7 @@ from accord.auth.roles import can
 from accord.capacity import service as capacity
 from accord.capacity.models import GCI_PILLARS, GFCE_THEMES
 from accord.core.errors import Invalid, NotFound, Problem
+from accord.core.pdf import Fonts, document, paragraph
 from accord.core.types import country_name
 from accord.directory import service as directory
 from accord.directory.models import Membership, Organisation, State
@@ -423,30 +424,15 @@ def _own_support(session: Session, forum: str, refs: list[str], threshold: str) 
 # ---------------------------------------------------------------- PDF
 
 
-def _pdf() -> tuple[Any, Any]:
-    from fpdf import FPDF
-
-    # the crisis archive's font handling (DejaVu when installed, else Latin-1 core fonts), reused as it is
-    from accord.crisis.export import _Fonts
-
-    pdf = FPDF(format="A4")
-    fonts = _Fonts(pdf)
-    pdf.set_creator("Accord")
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_page()
-    return pdf, fonts
-
-
 class _Writer:
-    """Headings, paragraphs, bullet lists and small tables on an fpdf2 document."""
+    """Headings, paragraphs, bullet lists and small tables on an fpdf2 document (:func:`accord.core.pdf.document`)."""
 
-    def __init__(self, pdf: Any, fonts: Any) -> None:
+    def __init__(self, pdf: Any, fonts: Fonts) -> None:
         self.pdf, self.fonts = pdf, fonts
 
     def text(self, value: Any, size: float = 10, style: str = "", height: float = 5.2, colour: int = 0) -> None:
-        self.pdf.set_font(self.fonts.body, style, size)
         self.pdf.set_text_color(colour, colour, colour)
-        self.pdf.multi_cell(self.pdf.epw, height, self.fonts.text(value), align="L", new_x="LMARGIN", new_y="NEXT")
+        paragraph(self.pdf, self.fonts, value, size, style, height)
         self.pdf.set_text_color(0, 0, 0)
 
     def heading(self, value: str) -> None:
@@ -534,9 +520,8 @@ def _optional_pdf(w: _Writer, section: Section, lines: Callable[[list[Any]], lis
 
 def country_pdf(brief: dict[str, Any]) -> bytes:
     """The country brief as a PDF (A4)."""
-    pdf, fonts = _pdf()
     p = brief["profile"]
-    pdf.set_title(fonts.text(f"Country brief: {p['name']}"))
+    pdf, fonts = document(f"Country brief: {p['name']}")
     w = _Writer(pdf, fonts)
     where = ", ".join(x for x in (p["subregion"], p["region"]) if x)
     un = f"UN member since {p['un_admission']}" if p["un_status"] == "member" else f"UN status: {p['un_status']}"
@@ -610,9 +595,8 @@ def country_pdf(brief: dict[str, Any]) -> bytes:
 
 def forum_pdf(brief: dict[str, Any]) -> bytes:
     """The forum brief as a PDF (A4)."""
-    pdf, fonts = _pdf()
     f = brief["forum"]
-    pdf.set_title(fonts.text(f"Forum brief: {f['name']}"))
+    pdf, fonts = document(f"Forum brief: {f['name']}")
     w = _Writer(pdf, fonts)
     _header(w, brief, f"Forum brief: {f['name']} ({f['code']})",
             f"{len(brief['members'])} members · {len(brief['support'])} provision(s)")  # fmt: skip

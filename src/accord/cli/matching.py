@@ -137,10 +137,8 @@ def _match_files(
 ) -> None:
     from accord.matching import service
     from accord.matching.engine import Matcher
-    from accord.matching.inputs import ImportStats, iter_observations
 
     settings = _settings()
-    names: dict[str, str] = {}
     started = time.perf_counter()
     with _accounts_session(settings) as session:
         if indicators is not None:
@@ -148,35 +146,20 @@ def _match_files(
             names = {iid: name for iid, _, name in found}
             matcher = Matcher((iid, pattern) for iid, pattern, _ in found)
         else:
-            active = service.active_indicators(session)
-            names = {i.id: i.name for i in active}
+            names = {i.id: i.name for i in service.active_indicators(session)}
             matcher = service.node_matcher(session)
-        wl = service.warninglists_from(choice or settings.warninglists)
-        stats = ImportStats()
         total_lines = sum(_count_lines(f) for f in files)
-        collected: list[Any] = []
         with Progress(*_columns(), console=err, transient=not as_json) as bar:
             task = bar.add_task("matching", total=total_lines or None)
-
-            def batches() -> Any:
-                for f in files:
-                    pending = []
-                    for obs in iter_observations(f, kind, on_line=lambda _n: bar.advance(task), stats=stats):
-                        pending.append(obs)
-                        if len(pending) >= batch:
-                            yield pending
-                            pending = []
-                    if pending:
-                        yield pending
-
-            report = service.match_and_record(
-                session, batches(), matcher=matcher, actor=_cli_actor(), warning_lists=wl, record=not dry_run,
-                collect=collected,
+            run = service.match_inputs(
+                session, files, kind=kind, actor=_cli_actor(), matcher=matcher,
+                warninglists=choice or settings.warninglists, record=not dry_run, batch=batch,
+                on_line=lambda _n: bar.advance(task),
             )  # fmt: skip
         if dry_run:
             session.rollback()
     elapsed = time.perf_counter() - started
-    suppressed = service.suppressed_by(collected, wl)
+    report, suppressed = run.report, run.suppressed_by
     summary = {
         "files": [str(f) for f in files],
         "indicators": len(matcher),
@@ -185,11 +168,11 @@ def _match_files(
         "matches": report.matches,
         "suppressed_matches": sum(suppressed.values()),
         "suppressed_by": suppressed,
-        "sightings_created": 0 if dry_run else report.sightings_new,
-        "sightings_updated": 0 if dry_run else report.sightings_updated,
-        "recorded": not dry_run,
+        "sightings_created": run.sightings_created,
+        "sightings_updated": run.sightings_updated,
+        "recorded": run.recorded,
         "seconds": round(elapsed, 3),
-        "by_indicator": dict(sorted(report.by_indicator.items(), key=lambda kv: (-kv[1], kv[0]))),
+        "by_indicator": dict(run.by_indicator()),
     }
     if as_json:
         out.print_json(json.dumps(summary))

@@ -1,5 +1,6 @@
 """A case for the archive: its messages, its full ledger and the ledger's verification result, as a plain
-record (JSON), a self-contained HTML page, or a PDF (fpdf2, pure Python; Debian's DejaVu fonts for non-Latin scripts).
+record (JSON), a self-contained HTML page, or a PDF (fpdf2, pure Python; Debian's DejaVu fonts for non-Latin scripts:
+:mod:`accord.core.pdf`).
 
 The export states when it was made, by which node key, and what ``ledger.verify`` found at that moment; the
 ledger entries are included with their hashes and signatures so the archive copy can be checked again.
@@ -8,13 +9,13 @@ ledger entries are included with their hashes and signatures so the archive copy
 from __future__ import annotations
 
 import datetime as dt
-from pathlib import Path
 from typing import Any
 
 from jinja2 import Environment, select_autoescape
 from sqlalchemy.orm import Session
 
 from accord.config import Settings
+from accord.core.pdf import document, paragraph
 from accord.crisis import ledger
 from accord.crisis.models import Case
 from accord.crisis.node import identity, own_keys
@@ -142,41 +143,13 @@ def to_html(record: dict[str, Any]) -> str:
     return _env.from_string(_HTML).render(**record)
 
 
-FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")  # Debian's fonts-dejavu-core (installed by the setup)
-
-
-class _Fonts:
-    """DejaVu (Latin, Greek, Cyrillic, …) when the system has it; else the PDF core fonts (Latin-1 only)."""
-
-    def __init__(self, pdf: Any) -> None:
-        self.unicode = (FONT_DIR / "DejaVuSans.ttf").is_file() and (FONT_DIR / "DejaVuSansMono.ttf").is_file()
-        if self.unicode:
-            pdf.add_font("body", "", str(FONT_DIR / "DejaVuSans.ttf"))
-            pdf.add_font("body", "B", str(FONT_DIR / "DejaVuSans-Bold.ttf"))
-            pdf.add_font("mono", "", str(FONT_DIR / "DejaVuSansMono.ttf"))
-        self.body, self.mono = ("body", "mono") if self.unicode else ("Helvetica", "Courier")
-
-    def text(self, value: Any) -> str:
-        text = str(value or "")
-        return text if self.unicode else text.encode("latin-1", "replace").decode("latin-1")
-
-
 def to_pdf(record: dict[str, Any]) -> bytes:
-    from fpdf import FPDF
-
     case, check = record["case"], record["verification"]
-    pdf = FPDF(format="A4")
-    fonts = _Fonts(pdf)
-    _latin = fonts.text
-    pdf.set_title(_latin(f"Case {case['title']}"))
-    pdf.set_creator("Accord")
-    pdf.set_auto_page_break(auto=True, margin=15)
-    pdf.add_page()
+    pdf, fonts = document(f"Case {case['title']}")
     width = pdf.epw
 
     def line(text: Any, size: float = 10, style: str = "", height: float = 5.5) -> None:
-        pdf.set_font(fonts.body, style, size)
-        pdf.multi_cell(width, height, _latin(text), align="L", new_x="LMARGIN", new_y="NEXT")
+        paragraph(pdf, fonts, text, size, style, height)
 
     line(f"TLP:{case['tlp'].upper()}", 9, "B")
     line(case["title"], 16, "B", 8)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from accord.audit.service import Actor
 from accord.matching.engine import Matcher, Rejected
+from accord.matching.inputs import ImportStats, Source, iter_observations
 from accord.matching.pattern import parse_timestamp
 from accord.matching.types import Match, Observation
 from accord.sharing.models import StixObject
@@ -246,6 +247,70 @@ def match_and_record(
         if on_batch is not None:
             on_batch(len(batch))
     return report
+
+
+@dataclass
+class MatchRun:
+    """One run of :func:`match_inputs`: what was matched and recorded, which matches warning lists suppressed
+    (counted by list), and how many input lines were left out (``inputs.ImportStats.skipped``)."""
+
+    report: MatchReport
+    suppressed_by: dict[str, int]
+    skipped_lines: int
+    recorded: bool
+
+    @property
+    def sightings_created(self) -> int:
+        return self.report.sightings_new if self.recorded else 0
+
+    @property
+    def sightings_updated(self) -> int:
+        return self.report.sightings_updated if self.recorded else 0
+
+    def by_indicator(self) -> list[tuple[str, int]]:
+        """(indicator id, matches), most matched first."""
+        return sorted(self.report.by_indicator.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def match_inputs(
+    session: Session,
+    sources: Iterable[Source],
+    *,
+    kind: str = "auto",
+    actor: Actor | None,
+    matcher: Matcher | None = None,
+    warninglists: str | None = None,
+    record: bool = True,
+    batch: int | None = None,
+    on_line: Callable[[int], None] | None = None,
+) -> MatchRun:
+    """Observations read from ``sources`` (each a path, a text or lines: ``inputs.iter_observations``, in format
+    ``kind``) matched by ``matcher`` (default: the node's active indicators) in batches of ``batch`` observations
+    (None: a whole source at once), and recorded as sightings unless ``record`` is False.
+
+    ``warninglists``: ``default``, ``all``, ``none`` or list ids (None: the node's ``ACCORD_WARNINGLISTS``). A bad
+    line raises one Invalid after its source's last line: with a whole source in one batch, before anything of it
+    is matched. Nothing is committed or rolled back: the caller owns the transaction."""
+    wl = default_warning_lists() if warninglists is None else warninglists_from(warninglists)
+    stats = ImportStats()
+
+    def batches() -> Iterator[list[Observation]]:
+        for source in sources:
+            pending: list[Observation] = []
+            for obs in iter_observations(source, kind, on_line=on_line, stats=stats):
+                pending.append(obs)
+                if batch is not None and len(pending) >= batch:
+                    yield pending
+                    pending = []
+            if pending:
+                yield pending
+
+    matcher = matcher if matcher is not None else node_matcher(session)
+    collected: list[Match] = []
+    report = match_and_record(
+        session, batches(), matcher=matcher, actor=actor, warning_lists=wl, record=record, collect=collected
+    )
+    return MatchRun(report, suppressed_by(collected, wl), stats.skipped, record)
 
 
 def default_warning_lists() -> Any:

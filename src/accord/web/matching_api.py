@@ -1,9 +1,9 @@
 """Observations over HTTP: ``POST /api/v1/match`` matches what a sensor saw against the node's active indicators
 and records the matches as sightings.
 
-Thin: read the body, call ``accord.matching.inputs`` and ``accord.matching.service``, serialise. The body is a
-STIX 2.1 bundle (or a JSON array of bundles), JSONL or CSV observables, or a Zeek ``conn.log`` / ``dns.log``
-(``kind`` or detected). Matching against indicators reveals them, so it needs ``kb:write`` (analyst, admin);
+Thin: read the body, call ``accord.matching.service.match_inputs``, commit (a dry run rolls back), serialise.
+The body is a STIX 2.1 bundle (or a JSON array of bundles), JSONL or CSV observables, or a Zeek ``conn.log`` /
+``dns.log`` (``kind`` or detected). Matching against indicators reveals them, so it needs ``kb:write`` (analyst, admin);
 the answer names only the indicators the caller may see under the hub's TLP rules. A bad line refuses the
 whole body (problem+json naming the line) and nothing is recorded.
 """
@@ -59,38 +59,32 @@ async def post_match(
         raise Invalid("the body is not UTF-8 text", [Problem("body", str(exc))]) from exc
     if not text.strip():
         raise Invalid("nothing to match", [Problem("body", "empty")])
-    return JSONResponse(await run_in_threadpool(run_match, session, user, text, kind, dry_run))
+    return JSONResponse(await run_in_threadpool(_match, session, user, text, kind, dry_run))
 
 
-def run_match(session: Any, user: Any, text: str, kind: str, dry_run: bool) -> dict[str, Any]:
-    from accord.matching.inputs import ImportStats, iter_observations
-
-    stats = ImportStats()
-    observations = list(iter_observations(text.splitlines(keepends=True), kind, stats=stats))
-    collected: list[Any] = []
-    wl = service.default_warning_lists()
-    report = service.match_and_record(
-        session, [observations], matcher=service.node_matcher(session), actor=Actor.of(user), warning_lists=wl,
-        record=not dry_run, collect=collected,
-    )  # fmt: skip
+def _match(session: Any, user: Any, text: str, kind: str, dry_run: bool) -> dict[str, Any]:
+    run = service.match_inputs(
+        session, [text.splitlines(keepends=True)], kind=kind, actor=Actor.of(user), record=not dry_run
+    )
     if dry_run:
         session.rollback()
     else:
         session.commit()
-    views = sightings_service.indicator_views(session, report.by_indicator, user=user)
-    visible = {i: n for i, n in report.by_indicator.items() if views.get(i) is not None and views[i].visible}
-    suppressed = service.suppressed_by(collected, wl)
+    return _answer(session, run, user)
+
+
+def _answer(session: Any, run: service.MatchRun, user: Any) -> dict[str, Any]:
+    """The run as JSON, naming only the matched indicators ``user`` may see in the hub (the others are counted)."""
+    views = sightings_service.indicator_views(session, run.report.by_indicator, user=user)
+    visible = [(i, n) for i, n in run.by_indicator() if views.get(i) is not None and views[i].visible]
     return {
-        "observations": report.observations,
-        "skipped_lines": stats.skipped,
-        "matches": report.matches,
-        "suppressed_by": suppressed,
-        "recorded": not dry_run,
-        "sightings_created": 0 if dry_run else report.sightings_new,
-        "sightings_updated": 0 if dry_run else report.sightings_updated,
-        "by_indicator": [
-            {"indicator_id": i, "name": views[i].name, "matches": n}
-            for i, n in sorted(visible.items(), key=lambda kv: (-kv[1], kv[0]))
-        ],
-        "not_shown": len(report.by_indicator) - len(visible),  # matched indicators the caller may not see
+        "observations": run.report.observations,
+        "skipped_lines": run.skipped_lines,
+        "matches": run.report.matches,
+        "suppressed_by": run.suppressed_by,
+        "recorded": run.recorded,
+        "sightings_created": run.sightings_created,
+        "sightings_updated": run.sightings_updated,
+        "by_indicator": [{"indicator_id": i, "name": views[i].name, "matches": n} for i, n in visible],
+        "not_shown": len(run.report.by_indicator) - len(visible),  # matched indicators the caller may not see
     }
