@@ -43,14 +43,15 @@ from __future__ import annotations
 import datetime as dt
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, NamedTuple
 
+import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from accord.analytics.dyads import FIRST_YEAR, LAST_YEAR, Att, Data, load, memo, quiet_gc
+from accord.analytics.dyads import FIRST_YEAR, LAST_YEAR, Data, load, memo, quiet_gc
 from accord.core.errors import Invalid, Problem
 from accord.directory.models import State
 from accord.norms.models import Commitment
@@ -144,174 +145,341 @@ class TensionLeftOut:
     non_state_responses: int = 0  # by an organisation, or against no state
 
 
-# The builders below read rows by position (the field order of Inc, Rec, Att and Resp in
-# accord.analytics.dyads) and read the attributions in one pass: at 100,000 incidents and 300,000 attributions
-# attribute access and a second pass would each cost a noticeable share of the time.
+# The record is read as columns (numpy arrays of small integer codes, day numbers and weights): at 100,000
+# incidents and 300,000 attributions, grouping by sorting arrays takes tens of milliseconds where dictionaries
+# keyed by tuples take a second. tests/analytics/tension_reference.py computes the same events row by row with
+# dictionaries; a test compares the two on random records.
 
-_MISSING = dt.date.min  # "no attribution seen yet" in Scan.first (None means: seen, but undated)
+KINDS = ("operation", "attribution", "response", "de-escalation")
+_NONE = -1  # no code, no day
+_LATE = np.iinfo(np.int64).max  # an undated attribution sorts after every dated one
+
+
+class _Codes:
+    """Consecutive small integers for values (state codes, labels); ``-1`` for None."""
+
+    def __init__(self) -> None:
+        self.index: dict[Any, int] = {None: _NONE}
+        self.values: list[Any] = []
+
+    def _new(self, value: Any) -> int:
+        code = self.index[value] = len(self.values)
+        self.values.append(value)
+        return code
+
+    def of(self, column: Sequence[Any]) -> np.ndarray:
+        for value in set(column).difference(self.index):
+            self._new(value)
+        return np.fromiter(map(self.index.__getitem__, column), np.int64, len(column))
+
+    def value(self, code: int) -> Any:
+        return None if code < 0 else self.values[code]
+
+
+def _days(column: Sequence[Any]) -> np.ndarray:
+    """Day numbers (proleptic ordinals) of dates, or of ISO dates as SQLite returns them unparsed; -1 for None."""
+    known = {v: (v if isinstance(v, dt.date) else dt.date.fromisoformat(v)).toordinal() for v in set(column) - {None}}
+    known[None] = _NONE
+    return np.fromiter(map(known.__getitem__, column), np.int64, len(column))
+
+
+def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[Sequence[Any]]:
+    return list(zip(*rows, strict=True)) if rows else [()] * width
+
+
+def _ints(column: Sequence[Any]) -> np.ndarray:
+    """Integers (ids), -1 for None."""
+    found = np.array(column, dtype=np.float64)  # None becomes NaN
+    return np.where(np.isnan(found), _NONE, found).astype(np.int64)
+
+
+def _runs(keys: np.ndarray) -> np.ndarray:
+    """Where each run of equal values starts in the sorted ``keys``."""
+    return np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.zeros(0, np.int64)
+
+
+def _span(*days: np.ndarray) -> tuple[int, int]:
+    """The first day and the number of days from it to the last (1 when there is none)."""
+    dated = [d[d != _NONE] for d in days]
+    found = np.concatenate(dated) if dated else np.zeros(0, np.int64)
+    return (int(found.min()), int(found.max() - found.min()) + 1) if len(found) else (0, 1)
 
 
 @dataclass
-class Scan:
-    """One pass over the attributions: what the operation and the attribution events need."""
+class _Part:
+    """Events of one kind as columns."""
 
-    first: dict[tuple[int, str], dt.date | None]  # (incident, attributed state) → first dated attribution
-    acts: dict[tuple[Any, ...], list[Any]]  # act key → [date, id, incident, form weight, form, records, group]
-    parties: dict[str, set[str]]  # joint group → governments and organisations in it
-    undated: int  # state-to-state attributions without a date
-    non_state: int  # attributions by an organisation or a company, or naming no state
-
-
-def scan(attributions: Sequence[Att]) -> Scan:
-    """Read every attribution once (see :func:`operation_events` and :func:`attribution_events`)."""
-    first: dict[tuple[int, str], dt.date | None] = {}
-    acts: dict[tuple[Any, ...], list[Any]] = {}
-    parties: dict[str, set[str]] = {}
-    undated = non_state = 0
-    weights = ATTRIBUTION_WEIGHTS
-    for aid, incident_id, by_state, by_org, _company, state, date, group, form in attributions:
-        if state is not None:
-            seen = (incident_id, state)
-            known = first.get(seen, _MISSING)
-            if known is _MISSING or (date is not None and (known is None or date < known)):
-                first[seen] = date
-        if group is not None and (by_state or by_org):
-            parties.setdefault(group, set()).add(by_state or f"org:{by_org}")
-        if not by_state or not state or by_state == state:
-            non_state += not by_state or not state
-            continue
-        if date is None:
-            undated += 1
-            continue
-        weight = weights.get(form, 1.0)
-        key = (by_state, state, group) if group is not None else (by_state, state, form, date)
-        act = acts.get(key)
-        if act is None:
-            acts[key] = [date, aid, incident_id, weight, form, 1, group]
-            continue
-        act[5] += 1
-        if date < act[0] or (date == act[0] and aid < act[1]):
-            act[0], act[1], act[2] = date, aid, incident_id
-        if weight > act[3] or (weight == act[3] and form < act[4]):
-            act[3], act[4] = weight, form
-    return Scan(first, acts, parties, undated, non_state)
+    kind: int
+    what: np.ndarray
+    by: np.ndarray
+    towards: np.ndarray
+    day: np.ndarray
+    weight: np.ndarray
+    incident: np.ndarray
+    joint: np.ndarray
+    ref: np.ndarray  # incident, attribution or response id; for an agreement, its place in the instrument list
+    incidents: np.ndarray
 
 
-def operation_events(data: Data, found: Scan | None = None) -> tuple[list[Event], int]:
+def _part(kind: int, **columns: Any) -> _Part:
+    size = len(columns["day"])
+    full = {k: np.broadcast_to(np.asarray(v), (size,)) for k, v in columns.items()}
+    return _Part(kind, **full)
+
+
+class _Record:
+    """The rows of a :class:`Data` as columns, with the codes they share."""
+
+    def __init__(self, data: Data) -> None:
+        self.states, self.labels = _Codes(), _Codes()
+        inc = _columns(data.incidents, 5)
+        self.incident_ids = _ints(inc[0])
+        self.incident_type = self.labels.of(inc[1])
+        intensity = np.array(inc[2], dtype=np.float64)  # None becomes NaN
+        self.intensity = np.where(np.isnan(intensity), UNASSESSED_INTENSITY, intensity)
+        disclosed, start = _days(inc[4]), _days(inc[3])
+        self.public = np.where(disclosed != _NONE, disclosed, start)  # disclosure, else start
+        self.position = np.full(int(self.incident_ids.max()) + 1 if len(inc[0]) else 1, _NONE, np.int64)
+        self.position[self.incident_ids] = np.arange(len(inc[0]))
+        rec = _columns(data.receivers, 2)
+        self.receiver_incident, self.receiver_state = _ints(rec[0]), self.states.of(rec[1])
+        att = _columns(data.attributions, 9)
+        self.att_id, self.att_incident = _ints(att[0]), _ints(att[1])
+        self.att_by, self.att_state = self.states.of(att[2]), self.states.of(att[5])
+        self.att_org, self.att_group = _Codes().of(att[3]), _Codes().of(att[7])
+        self.att_day, self.att_form = _days(att[6]), self.labels.of(att[8])
+        resp = _columns(data.responses, 7)
+        self.resp_id, self.resp_incident = _ints(resp[0]), _ints(resp[1])
+        self.resp_by, self.resp_against = self.states.of(resp[2]), self.states.of(resp[4])
+        self.resp_day, self.resp_type = _days(resp[5]), self.labels.of(resp[6])
+
+    def incident_at(self, ids: np.ndarray) -> np.ndarray:
+        """Positions of incident ids in the incident columns; -1 for an incident not loaded."""
+        inside = (ids >= 0) & (ids < len(self.position))
+        return np.where(inside, self.position[np.where(inside, ids, 0)], _NONE)
+
+
+def _operations(r: _Record, width: int) -> tuple[_Part, int]:
     """An operation event per incident, attributed state and receiver state (and how many could not be dated)."""
-    found = found or scan(data.attributions)
-    receivers: dict[int, set[str]] = {}
-    for r in data.receivers:
-        if r[1]:
-            receivers.setdefault(r[0], set()).add(r[1])
-    incidents = {i[0]: i for i in data.incidents}
-    out: list[Event] = []
-    undated = 0
-    for (incident_id, state), attributed in found.first.items():
-        inc = incidents.get(incident_id)
-        targets = receivers.get(incident_id)
-        if inc is None or not targets or targets == {state}:
-            continue
-        public = inc[4] or inc[3]  # disclosure, else start
-        when = max(public, attributed) if public and attributed else public or attributed
-        if when is None:
-            undated += 1
-            continue
-        weight = float(inc[2] if inc[2] is not None else UNASSESSED_INTENSITY)
-        ref = f"incident:{incident_id}"
-        for target in targets:
-            if target != state:
-                out.append(Event("operation", inc[1], state, target, when, weight, incident_id, False, ref))
-    return out, undated
+    targets = np.unique(r.receiver_incident[r.receiver_state >= 0] * width + r.receiver_state[r.receiver_state >= 0])
+    target_incident, target_state = targets // width, targets % width
+    named = r.att_state >= 0
+    key = r.att_incident[named] * width + r.att_state[named]
+    day = np.where(r.att_day[named] == _NONE, _LATE, r.att_day[named])
+    order = np.lexsort((day, key))
+    first = order[_runs(key[order])]  # the first (dated) attribution of each incident and attributed state
+    incident, state = key[first] // width, key[first] % width
+    ascribed = np.where(day[first] == _LATE, _NONE, day[first])
+    place = r.incident_at(incident)
+    public = (
+        np.where(place >= 0, r.public[np.maximum(place, 0)], _NONE) if len(r.public) else np.full_like(place, _NONE)
+    )
+    when = np.where(public == _NONE, ascribed, np.where(ascribed == _NONE, public, np.maximum(public, ascribed)))
+    lo = np.searchsorted(target_incident, incident, "left")
+    count = np.searchsorted(target_incident, incident, "right") - lo
+    count[place < 0] = 0
+    owner = np.repeat(np.arange(len(incident)), count)
+    target = target_state[np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count) + np.repeat(lo, count)]
+    aimed = target != state[owner]
+    owner, target = owner[aimed], target[aimed]
+    elsewhere = np.zeros(len(incident), bool)
+    elsewhere[owner] = True  # aimed at a state other than the attributed one
+    undated = int(np.count_nonzero(elsewhere & (when == _NONE)))
+    dated = when[owner] != _NONE
+    owner, target = owner[dated], target[dated]
+    at = place[owner]
+    part = _part(
+        0,
+        what=r.incident_type[at],
+        by=state[owner],
+        towards=target,
+        day=when[owner],
+        weight=r.intensity[at],
+        incident=incident[owner],
+        joint=False,
+        ref=incident[owner],
+        incidents=1,
+    )
+    return part, undated
 
 
-def attribution_events(data: Data, found: Scan | None = None) -> tuple[list[Event], int, int]:
-    """An attribution event per state's public statement naming another state: one per joint statement (joint
-    group), else per form and day — a statement naming several incidents is recorded once per incident. The
-    event keeps the act's first record (earliest date, lowest id) and its heaviest form."""
-    found = found or scan(data.attributions)
-    out = []
-    for (by_state, state, *_), (date, aid, incident_id, weight, form, records, group) in found.acts.items():
-        joint = group is not None and len(found.parties.get(group, ())) > 1
-        weight *= JOINT_FACTOR if joint else 1.0
-        ref = f"attribution:{aid}"
-        out.append(Event("attribution", form, by_state, state, date, weight, incident_id, joint, ref, records))
-    return out, found.undated, found.non_state
+def _attributions(r: _Record, width: int) -> tuple[_Part, int, int]:
+    """An attribution event per act (see the module docstring), with the undated and non-state counts."""
+    between = (r.att_by >= 0) & (r.att_state >= 0)
+    non_state = int(np.count_nonzero(~between))
+    acts = between & (r.att_by != r.att_state)
+    undated = int(np.count_nonzero(acts & (r.att_day == _NONE)))
+    acts &= r.att_day != _NONE
+    groups = int(r.att_group.max(initial=0)) + 1
+    member = (r.att_group >= 0) & ((r.att_by >= 0) | (r.att_org >= 0))
+    party = np.where(r.att_by >= 0, r.att_by, width + r.att_org)[member]  # a state, or an organisation
+    parties_width = width + int(r.att_org.max(initial=_NONE)) + 1
+    parties = np.unique(r.att_group[member] * parties_width + party) // parties_width
+    joint_group = np.bincount(parties, minlength=groups) > 1
+    by, state, day, group, form = (
+        r.att_by[acts],
+        r.att_state[acts],
+        r.att_day[acts],
+        r.att_group[acts],
+        r.att_form[acts],
+    )
+    first_day, days = _span(day)
+    labels = len(r.labels.values)
+    within = np.where(group >= 0, group, groups + form * days + (day - first_day))
+    key = (by * width + state) * (groups + labels * days) + within
+    starts = _runs(np.sort(key))
+    first = np.lexsort((r.att_id[acts], day, key))[starts]  # earliest day, then lowest id
+    weights = np.array([ATTRIBUTION_WEIGHTS.get(v, 1.0) for v in r.labels.values] or [1.0])
+    rank = np.argsort(np.argsort(np.array(r.labels.values or [""], dtype=object)))
+    heaviest = np.lexsort((rank[form], -weights[form], key))[starts]  # then the first form by name
+    joint = (group[first] >= 0) & joint_group[np.maximum(group[first], 0)]
+    records = np.diff(np.r_[starts, len(key)])
+    part = _part(
+        1,
+        what=form[heaviest],
+        by=by[first],
+        towards=state[first],
+        day=day[first],
+        weight=weights[form[heaviest]] * np.where(joint, JOINT_FACTOR, 1.0),
+        incident=r.att_incident[acts][first],
+        joint=joint,
+        ref=r.att_id[acts][first],
+        incidents=records,
+    )
+    return part, undated, non_state
 
 
-class _Act:
-    """One measure recorded once per incident it names: its first record (earliest date, lowest id) and how
-    many records."""
-
-    __slots__ = ("date", "incident_id", "incidents", "rid")
-
-    def __init__(self, date: dt.date, rid: int, incident_id: int) -> None:
-        self.date, self.rid, self.incident_id, self.incidents = date, rid, incident_id, 1
-
-    def add(self, date: dt.date, rid: int, incident_id: int) -> None:
-        self.incidents += 1
-        if (date, rid) < (self.date, self.rid):
-            self.date, self.rid, self.incident_id = date, rid, incident_id
-
-
-def response_events(data: Data) -> tuple[list[Event], int, int]:
-    """A response (or capacity-building, de-escalating) event per state's measure naming another state: one per
-    type and day — a measure naming several incidents is recorded once per incident."""
-    seen: dict[tuple[str, str, str, dt.date], _Act] = {}
-    undated = non_state = 0
-    for r in data.responses:
-        by_state, against, date, kind_of = r[2], r[4], r[5], r[6]
-        if not by_state or not against or by_state == against:
-            non_state += not by_state or not against
-            continue
-        if date is None:
-            undated += 1
-            continue
-        key = (by_state, against, kind_of, date)
-        if key in seen:
-            seen[key].add(date, r[0], r[1])
-        else:
-            seen[key] = _Act(date, r[0], r[1])
-    out = []
-    for (by_state, against, kind_of, _), act in seen.items():
-        if kind_of in DEESCALATION_WEIGHTS:
-            kind, weight = "de-escalation", -DEESCALATION_WEIGHTS[kind_of]
-        else:
-            kind, weight = "response", RESPONSE_WEIGHTS.get(kind_of, 1.0)
-        ref = f"response:{act.rid}"
-        out.append(
-            Event(kind, kind_of, by_state, against, act.date, weight, act.incident_id, False, ref, act.incidents)
-        )
-    return out, undated, non_state
+def _responses(r: _Record, width: int) -> tuple[_Part, int, int]:
+    """A response (or de-escalating capacity-building) event per measure: one per type and day."""
+    between = (r.resp_by >= 0) & (r.resp_against >= 0)
+    non_state = int(np.count_nonzero(~between))
+    acts = between & (r.resp_by != r.resp_against)
+    undated = int(np.count_nonzero(acts & (r.resp_day == _NONE)))
+    acts &= r.resp_day != _NONE
+    by, against, day, kind_of = r.resp_by[acts], r.resp_against[acts], r.resp_day[acts], r.resp_type[acts]
+    first_day, days = _span(day)
+    labels = len(r.labels.values)
+    key = ((by * width + against) * labels + kind_of) * days + (day - first_day)
+    starts = _runs(np.sort(key))
+    first = np.lexsort((r.resp_id[acts], key))[starts]
+    values = r.labels.values
+    weights = np.array(
+        [-DEESCALATION_WEIGHTS[v] if v in DEESCALATION_WEIGHTS else RESPONSE_WEIGHTS.get(v, 1.0) for v in values]
+        or [1.0]
+    )
+    calming = np.array([v in DEESCALATION_WEIGHTS for v in values] or [False])
+    part = _part(
+        2,
+        what=kind_of[first],
+        by=by[first],
+        towards=against[first],
+        day=day[first],
+        weight=weights[kind_of[first]],
+        incident=r.resp_incident[acts][first],
+        joint=False,
+        ref=r.resp_id[acts][first],
+        incidents=np.diff(np.r_[starts, len(key)]),
+    )
+    part.kind = np.where(calming[kind_of[first]], 3, 2)  # type: ignore[assignment]
+    return part, undated, non_state
 
 
-def agreement_events(agreements: Iterable[Agreement]) -> list[Event]:
-    weight = -DEESCALATION_WEIGHTS["agreement"]
-    return [
-        Event("de-escalation", "agreement", g.a, g.b, g.date, weight, ref=f"instrument:{g.code}") for g in agreements
-    ]
+class PairEvents(Mapping[tuple[str, str], list[Event]]):
+    """Every pair's events, held as columns: ``events[pair]`` gives one pair's :class:`Event` list (made when asked
+    for), :meth:`indices` every pair's index at a date in one pass."""
+
+    def __init__(self, r: _Record, parts: Sequence[_Part], instruments: Sequence[str]) -> None:
+        states = r.states.values
+        self._states, self._labels, self._instruments = states, r.labels.values, list(instruments)
+        cols = {
+            name: np.concatenate([np.broadcast_to(np.asarray(getattr(p, name)), (len(p.day),)) for p in parts])
+            for name in ("kind", "what", "by", "towards", "day", "weight", "incident", "joint", "ref", "incidents")
+        }
+        self._cols = cols
+        width = max(len(states), 1)
+        name_rank = np.argsort(np.argsort(np.array(states or [""], dtype=object)))
+        by, towards = cols["by"], cols["towards"]
+        first = name_rank[by] <= name_rank[towards]
+        low, high = np.where(first, by, towards), np.where(first, towards, by)
+        keys, self._pair = np.unique(low * width + high, return_inverse=True)
+        self._keys = [(states[k // width], states[k % width]) for k in keys.tolist()]
+        self._places = {key: i for i, key in enumerate(self._keys)}
+        self._order = np.argsort(self._pair, kind="stable")
+        self._starts = np.searchsorted(self._pair[self._order], np.arange(len(self._keys) + 1))
+
+    def __len__(self) -> int:
+        return len(self._keys)
+
+    def __iter__(self) -> Iterator[tuple[str, str]]:
+        return iter(self._keys)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self._places
+
+    def __getitem__(self, key: tuple[str, str]) -> list[Event]:
+        i = self._places[key]
+        rows = self._order[self._starts[i] : self._starts[i + 1]]
+        c = {name: col[rows].tolist() for name, col in self._cols.items()}
+        out = []
+        for n in range(len(rows)):
+            kind, what = KINDS[c["kind"][n]], self._labels[c["what"][n]]
+            incident = c["incident"][n]
+            out.append(
+                Event(
+                    kind,
+                    what,
+                    self._states[c["by"][n]],
+                    self._states[c["towards"][n]],
+                    dt.date.fromordinal(c["day"][n]),
+                    float(c["weight"][n]),
+                    None if incident < 0 else incident,
+                    bool(c["joint"][n]),
+                    _ref(kind, what, c["ref"][n], self._instruments),
+                    c["incidents"][n],
+                )
+            )
+        return out
+
+    def indices(self, at: dt.date) -> dict[tuple[str, str], float]:
+        """Every pair's index at ``at`` (before clipping at zero), summed over its events up to ``at``."""
+        day, cols = at.toordinal(), self._cols
+        age = day - cols["day"]
+        values = np.where(age >= 0, cols["weight"] * np.exp(-_DECAY * np.maximum(age, 0)), 0.0)
+        totals = np.bincount(self._pair, weights=values, minlength=len(self._keys))
+        return dict(zip(self._keys, totals.tolist(), strict=True))
 
 
-def events(
-    data: Data, agreements: Iterable[Agreement] = ()
-) -> tuple[dict[tuple[str, str], list[Event]], TensionLeftOut]:
-    """Every pair's events (in no particular order) and what was left out."""
-    found = scan(data.attributions)
-    ops, undated_ops = operation_events(data, found)
-    atts, undated_atts, non_state_atts = attribution_events(data, found)
-    resps, undated_resps, non_state_resps = response_events(data)
-    by_pair: dict[tuple[str, str], list[Event]] = {}
-    for found in (ops, atts, resps, agreement_events(agreements)):
-        for e in found:
-            a, b = e[2] or "", e[3] or ""
-            key = (a, b) if a <= b else (b, a)
-            known = by_pair.get(key)
-            if known is None:
-                by_pair[key] = [e]
-            else:
-                known.append(e)
+def _ref(kind: str, what: str, ref: int, instruments: Sequence[str]) -> str:
+    if what == "agreement":
+        return f"instrument:{instruments[ref]}"
+    prefix = {"operation": "incident", "attribution": "attribution"}.get(kind, "response")
+    return f"{prefix}:{ref}"
+
+
+def events(data: Data, agreements: Iterable[Agreement] = ()) -> tuple[PairEvents, TensionLeftOut]:
+    """Every pair's events and what was left out."""
+    r = _Record(data)
+    found = list(agreements)
+    by, towards = r.states.of([g.a for g in found]), r.states.of([g.b for g in found])
+    agreement = r.labels.of(["agreement"])[0]
+    width = max(len(r.states.values), 1)
+    ops, undated_ops = _operations(r, width)
+    atts, undated_atts, non_state_atts = _attributions(r, width)
+    resps, undated_resps, non_state_resps = _responses(r, width)
+    deals = _part(
+        3,
+        what=agreement,
+        by=by,
+        towards=towards,
+        day=np.array([g.date.toordinal() for g in found], np.int64),
+        weight=-DEESCALATION_WEIGHTS["agreement"],
+        incident=_NONE,
+        joint=False,
+        ref=np.arange(len(found)),
+        incidents=1,
+    )
     left = TensionLeftOut(undated_ops, undated_atts, undated_resps, non_state_atts, non_state_resps)
-    return by_pair, left
+    return PairEvents(r, [ops, atts, resps, deals], [g.code for g in found]), left
 
 
 # ---------------------------------------------------------------- result shapes
@@ -473,19 +641,11 @@ def series(key: tuple[str, str], found: Sequence[Event], at: dt.date) -> DyadSer
     return DyadSeries(tension(key, found, at), HALF_LIFE_DAYS, points, contributions(found, at))
 
 
-def ranked(
-    by_pair: dict[tuple[str, str], list[Event]], at: dt.date, limit: int, state: str | None = None
-) -> list[DyadTension]:
+def ranked(by_pair: PairEvents, at: dt.date, limit: int, state: str | None = None) -> list[DyadTension]:
     """The most tense pairs at ``at`` (index > 0; involving ``state`` if given), most tense first."""
-    scores = []
-    factors: dict[dt.date, float] = {}
-    for key, found in by_pair.items():
-        if state is not None and state not in key:
-            continue
-        now = index_at(found, at, factors)
-        if now > 0:
-            scores.append((-_r(now), key))
-    scores.sort()
+    scores = sorted(
+        (-_r(now), key) for key, now in by_pair.indices(at).items() if now > 0 and (state is None or state in key)
+    )
     out = []
     for _, key in scores[:limit]:
         other = None if state is None else (key[1] if key[0] == state else key[0])
@@ -517,11 +677,11 @@ def agreements_of(session: Session) -> list[Agreement]:
     return out
 
 
-def events_of(session: Session) -> tuple[dict[tuple[str, str], list[Event]], TensionLeftOut]:
+def events_of(session: Session) -> tuple[PairEvents, TensionLeftOut]:
     """Every pair's events from the database (receivers, attributions, responses and bilateral agreements),
     remembered while the record is unchanged (:func:`accord.analytics.dyads.memo`)."""
 
-    def compute() -> tuple[dict[tuple[str, str], list[Event]], TensionLeftOut]:
+    def compute() -> tuple[PairEvents, TensionLeftOut]:
         with quiet_gc():
             return events(load(session, lean=True), agreements_of(session))
 
