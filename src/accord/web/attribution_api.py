@@ -4,14 +4,21 @@ roll-up at ``/api/v1/attribution/sponsors``.
 Thin: parse the request body into a schema, call ``accord.attribution.service``, serialise. An analyst's
 working material is not public: reading needs ``contacts:read`` (analyst, liaison, admin), writing needs
 ``kb:write`` (analyst, admin) and, from a browser, the CSRF token. Updates need ``If-Match`` (the ETag).
+
+Hypotheses and evidence items are the same kind of resource (list, add, read, change, remove), so
+``record_routes`` declares those five routes once for each of them.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: ``record_routes`` annotates its endpoints with the schema classes it
+# is given, and FastAPI resolves annotations written as strings in the module's globals only.
 
-from dataclasses import asdict
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, File, Header, Path, Response, UploadFile
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from accord.attribution import schemas as s
 from accord.attribution import service, sponsors
@@ -37,126 +44,149 @@ def get_board(session: DbSession, _user: Reader, incident_id: RecordId) -> dict[
     return service.board(session, incident_id)
 
 
-# ---------------------------------------------------------------- hypotheses
+# ---------------------------------------------------------------- hypotheses and evidence
 
 
-@router.get(f"{BASE}/hypotheses", summary="Hypotheses of an incident")
-def get_hypotheses(session: DbSession, _user: Reader, incident_id: RecordId) -> dict[str, Any]:
-    return {"items": [service.hypothesis_json(h) for h in service.hypotheses_of(session, incident_id)]}
+@dataclass(frozen=True)
+class Records:
+    """One kind of record on the board: its URL, its names in the OpenAPI document, its schemas and the service
+    functions that keep it."""
+
+    plural: str  # the URL segment: "hypotheses"
+    singular: str  # in route names and the id's name: "hypothesis" → post_hypothesis, {hypothesis_id}
+    noun: str  # in summaries: "hypothesis" → "One hypothesis"
+    article: str  # "a" or "an"
+    listing: tuple[str, str]  # the list route's name and summary
+    create_schema: type[BaseModel]
+    update_schema: type[BaseModel]
+    of: Callable[[Session, int], list[Any]]
+    get: Callable[[Session, int, int], Any]
+    create: Callable[..., Any]  # (session, *, incident_id, actor, **fields)
+    update: Callable[..., Any]  # (session, *, incident_id, <singular>_id, if_match, actor, **changes)
+    delete: Callable[..., None]  # (session, *, incident_id, <singular>_id, if_match, actor)
+    as_json: Callable[[Any], dict[str, Any]]
+
+    @property
+    def key(self) -> str:
+        return f"{self.singular}_id"
 
 
-@router.post(f"{BASE}/hypotheses", status_code=201, summary="Add a hypothesis", responses=ERRORS)
-def post_hypothesis(
-    session: DbSession, user: Writer, incident_id: RecordId, body: s.HypothesisCreate, response: Response
-) -> dict[str, Any]:
-    h = service.create_hypothesis(session, incident_id=incident_id, actor=Actor.of(user), **body.model_dump())
+def _written(session: Session, response: Response, kind: Records, row: Any) -> dict[str, Any]:
     session.commit()
-    response.headers["ETag"] = service.etag(h)
-    return service.hypothesis_json(h)
+    response.headers["ETag"] = service.etag(row)
+    return kind.as_json(row)
 
 
-@router.get(f"{BASE}/hypotheses/{{hypothesis_id}}", summary="One hypothesis", responses=ERRORS)
-def get_hypothesis(
-    session: DbSession, _user: Reader, incident_id: RecordId, hypothesis_id: RecordId, response: Response
-) -> dict[str, Any]:
-    h = service.get_hypothesis(session, incident_id, hypothesis_id)
-    response.headers["ETag"] = service.etag(h)
-    return service.hypothesis_json(h)
+def record_routes(kind: Records) -> None:
+    """Add the five routes of one kind of record to ``router``: list, add, read, change (If-Match), remove."""
+    items, one = f"{BASE}/{kind.plural}", f"{BASE}/{kind.plural}/{{{kind.key}}}"
+    a = f"{kind.article} {kind.noun}"
+    Key = Annotated[int, Path(ge=1, le=2**31 - 1, alias=kind.key)]
 
+    def listed(session: DbSession, _user: Reader, incident_id: RecordId) -> dict[str, Any]:
+        return {"items": [kind.as_json(row) for row in kind.of(session, incident_id)]}
 
-@router.patch(f"{BASE}/hypotheses/{{hypothesis_id}}", summary="Change a hypothesis (If-Match)", responses=ERRORS)
-def patch_hypothesis(
-    session: DbSession,
-    user: Writer,
-    incident_id: RecordId,
-    hypothesis_id: RecordId,
-    body: s.HypothesisUpdate,
-    response: Response,
-    if_match: IfMatch = None,
-) -> dict[str, Any]:
-    h = service.update_hypothesis(
-        session,
-        incident_id=incident_id,
-        hypothesis_id=hypothesis_id,
-        if_match=if_match,
-        actor=Actor.of(user),
-        **body.model_dump(exclude_unset=True),
+    def post(
+        session: DbSession,
+        user: Writer,
+        incident_id: RecordId,
+        body: kind.create_schema,  # type: ignore[name-defined]
+        response: Response,
+    ) -> dict[str, Any]:
+        row = kind.create(session, incident_id=incident_id, actor=Actor.of(user), **body.model_dump())
+        return _written(session, response, kind, row)
+
+    def get(session: DbSession, _user: Reader, incident_id: RecordId, key: Key, response: Response) -> dict[str, Any]:
+        row = kind.get(session, incident_id, key)
+        response.headers["ETag"] = service.etag(row)
+        return kind.as_json(row)
+
+    def patch(
+        session: DbSession,
+        user: Writer,
+        incident_id: RecordId,
+        key: Key,
+        body: kind.update_schema,  # type: ignore[name-defined]
+        response: Response,
+        if_match: IfMatch = None,
+    ) -> dict[str, Any]:
+        row = kind.update(
+            session,
+            incident_id=incident_id,
+            if_match=if_match,
+            actor=Actor.of(user),
+            **{kind.key: key},
+            **body.model_dump(exclude_unset=True),
+        )
+        return _written(session, response, kind, row)
+
+    def delete(session: DbSession, user: Writer, incident_id: RecordId, key: Key, if_match: IfMatch = None) -> Response:
+        kind.delete(session, incident_id=incident_id, if_match=if_match, actor=Actor.of(user), **{kind.key: key})
+        session.commit()
+        return Response(status_code=204)
+
+    name, summary = kind.listing
+    router.add_api_route(items, listed, methods=["GET"], name=name, summary=summary)
+    router.add_api_route(
+        items,
+        post,
+        methods=["POST"],
+        name=f"post_{kind.singular}",
+        status_code=201,
+        summary=f"Add {a}",
+        responses=ERRORS,
     )
-    session.commit()
-    response.headers["ETag"] = service.etag(h)
-    return service.hypothesis_json(h)
-
-
-@router.delete(f"{BASE}/hypotheses/{{hypothesis_id}}", status_code=204, summary="Remove a hypothesis", responses=ERRORS)
-def delete_hypothesis(
-    session: DbSession, user: Writer, incident_id: RecordId, hypothesis_id: RecordId, if_match: IfMatch = None
-) -> Response:
-    service.delete_hypothesis(
-        session, incident_id=incident_id, hypothesis_id=hypothesis_id, if_match=if_match, actor=Actor.of(user)
+    router.add_api_route(
+        one, get, methods=["GET"], name=f"get_{kind.singular}", summary=f"One {kind.noun}", responses=ERRORS
     )
-    session.commit()
-    return Response(status_code=204)
-
-
-# ---------------------------------------------------------------- evidence
-
-
-@router.get(f"{BASE}/evidence", summary="Evidence items of an incident")
-def get_evidence_list(session: DbSession, _user: Reader, incident_id: RecordId) -> dict[str, Any]:
-    return {"items": [service.evidence_json(e) for e in service.evidence_of(session, incident_id)]}
-
-
-@router.post(f"{BASE}/evidence", status_code=201, summary="Add an evidence item", responses=ERRORS)
-def post_evidence(
-    session: DbSession, user: Writer, incident_id: RecordId, body: s.EvidenceCreate, response: Response
-) -> dict[str, Any]:
-    e = service.create_evidence(session, incident_id=incident_id, actor=Actor.of(user), **body.model_dump())
-    session.commit()
-    response.headers["ETag"] = service.etag(e)
-    return service.evidence_json(e)
-
-
-@router.get(f"{BASE}/evidence/{{evidence_id}}", summary="One evidence item", responses=ERRORS)
-def get_evidence(
-    session: DbSession, _user: Reader, incident_id: RecordId, evidence_id: RecordId, response: Response
-) -> dict[str, Any]:
-    e = service.get_evidence(session, incident_id, evidence_id)
-    response.headers["ETag"] = service.etag(e)
-    return service.evidence_json(e)
-
-
-@router.patch(f"{BASE}/evidence/{{evidence_id}}", summary="Change an evidence item (If-Match)", responses=ERRORS)
-def patch_evidence(
-    session: DbSession,
-    user: Writer,
-    incident_id: RecordId,
-    evidence_id: RecordId,
-    body: s.EvidenceUpdate,
-    response: Response,
-    if_match: IfMatch = None,
-) -> dict[str, Any]:
-    e = service.update_evidence(
-        session,
-        incident_id=incident_id,
-        evidence_id=evidence_id,
-        if_match=if_match,
-        actor=Actor.of(user),
-        **body.model_dump(exclude_unset=True),
+    router.add_api_route(
+        one, patch, methods=["PATCH"], name=f"patch_{kind.singular}", summary=f"Change {a} (If-Match)", responses=ERRORS
     )
-    session.commit()
-    response.headers["ETag"] = service.etag(e)
-    return service.evidence_json(e)
-
-
-@router.delete(f"{BASE}/evidence/{{evidence_id}}", status_code=204, summary="Remove an evidence item", responses=ERRORS)
-def delete_evidence(
-    session: DbSession, user: Writer, incident_id: RecordId, evidence_id: RecordId, if_match: IfMatch = None
-) -> Response:
-    service.delete_evidence(
-        session, incident_id=incident_id, evidence_id=evidence_id, if_match=if_match, actor=Actor.of(user)
+    router.add_api_route(
+        one,
+        delete,
+        methods=["DELETE"],
+        name=f"delete_{kind.singular}",
+        status_code=204,
+        summary=f"Remove {a}",
+        responses=ERRORS,
     )
-    session.commit()
-    return Response(status_code=204)
+
+
+record_routes(
+    Records(
+        plural="hypotheses",
+        singular="hypothesis",
+        noun="hypothesis",
+        article="a",
+        listing=("get_hypotheses", "Hypotheses of an incident"),
+        create_schema=s.HypothesisCreate,
+        update_schema=s.HypothesisUpdate,
+        of=service.hypotheses_of,
+        get=service.get_hypothesis,
+        create=service.create_hypothesis,
+        update=service.update_hypothesis,
+        delete=service.delete_hypothesis,
+        as_json=service.hypothesis_json,
+    )
+)
+record_routes(
+    Records(
+        plural="evidence",
+        singular="evidence",
+        noun="evidence item",
+        article="an",
+        listing=("get_evidence_list", "Evidence items of an incident"),
+        create_schema=s.EvidenceCreate,
+        update_schema=s.EvidenceUpdate,
+        of=service.evidence_of,
+        get=service.get_evidence,
+        create=service.create_evidence,
+        update=service.update_evidence,
+        delete=service.delete_evidence,
+        as_json=service.evidence_json,
+    )
+)
 
 
 # ---------------------------------------------------------------- ratings

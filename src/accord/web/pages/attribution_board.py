@@ -16,15 +16,16 @@ inside a disclosure. ``/static/js/attribution_board.js`` only marks the cells ch
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from starlette.datastructures import UploadFile
+from starlette.datastructures import FormData, UploadFile
 
 from accord.attribution import precedents, ranker, service, sponsors
 from accord.attribution.models import CANDIDATE_KINDS, DIAGNOSTICITY, EVIDENCE_CLASSES, RATINGS
@@ -113,11 +114,6 @@ def _incident(session: Session, ref: str) -> Incident:
     return incident
 
 
-def _back(incident: Incident, done: str, anchor: str, **extra: int) -> RedirectResponse:
-    more = "".join(f"&{k}={v}" for k, v in extra.items())
-    return RedirectResponse(f"/incidents/{incident.id}/attribution?done={done}{more}#{anchor}", status_code=303)
-
-
 # ---------------------------------------------------------------- form values
 
 
@@ -128,6 +124,7 @@ class Failed:
     form: str  # hypothesis | evidence | matrix | observations | upload | delete
     values: dict[str, Any] = field(default_factory=dict)
     problems: list[Problem] = field(default_factory=list)
+    status: int = 422  # of the board shown again: 409 when a record changed since the page was loaded
 
     @property
     def errors(self) -> dict[str, list[str]]:
@@ -391,167 +388,194 @@ def readable(problems: list[Problem], titles: dict[int, str], names: dict[int, s
     return out
 
 
-def _refused(request: Request, session: Session, incident: Incident, failed: Failed, status: int = 422) -> Response:
-    session.rollback()
-    return board_page(request, session, incident, failed, status)
-
-
 @router.get(BASE, response_class=HTMLResponse, include_in_schema=False)
 def attribution_board(request: Request, session: DbSession, ref: str) -> HTMLResponse:
     reader(request)
     return board_page(request, session, _incident(session, ref))
 
 
+# ---------------------------------------------------------------- every form: one shape
+
+
+@dataclass(frozen=True)
+class Done:
+    """Where a saved change leads: the board with a fixed notice (a key of ``NOTICES``), scrolled to ``anchor``,
+    with ``counts`` (``added``, ``already``) to show in the notice."""
+
+    notice: str
+    anchor: str
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+# Parses and checks a posted form and makes its change (session, form, incident id, actor): Done, or Failed
+Step = Callable[[Session, FormData, int, Actor], Awaitable[Done | Failed]]
+
+
+async def submit(request: Request, session: Session, ref: str, step: Step) -> Response:
+    """What every form of the board does around its own ``step``: a writer, the incident, the posted form; then
+    commit and go back to the board (POST → redirect → GET), or, if the step refused, roll back and show the board
+    again with the problems."""
+    user = writer(request)
+    incident = _incident(session, ref)
+    form = await request.form()
+    try:
+        outcome = await step(session, form, incident.id, Actor.of(user))
+    finally:
+        await form.close()  # a spooled upload; nothing else closes a form read this way
+    if isinstance(outcome, Failed):
+        session.rollback()
+        return board_page(request, session, incident, outcome, outcome.status)
+    session.commit()
+    more = "".join(f"&{k}={v}" for k, v in outcome.counts.items())
+    url = f"/incidents/{incident.id}/attribution?done={outcome.notice}{more}#{outcome.anchor}"
+    return RedirectResponse(url, status_code=303)
+
+
 # ---------------------------------------------------------------- hypotheses and evidence
 
 
-@router.post(f"{BASE}/hypotheses", include_in_schema=False)
-async def add_hypothesis(request: Request, session: DbSession, ref: str) -> Response:
-    user = writer(request)
-    incident = _incident(session, ref)
-    values = hypothesis_values(await request.form())
-    fields, problems = hypothesis_fields(values)
-    try:
-        service.create_hypothesis(session, incident_id=incident.id, actor=Actor.of(user), **fields)
-    except Invalid as exc:
-        problems += [p for p in exc.problems if p.field not in {q.field for q in problems}]
-    if problems:
-        return _refused(request, session, incident, Failed("hypothesis", values, problems))
-    session.commit()
-    return _back(incident, "hypothesis", "hypotheses")
+def adding(
+    what: str,
+    values_of: Callable[[FormData], dict[str, str]],
+    fields_of: Callable[[dict[str, str]], tuple[dict[str, Any], list[Problem]]],
+    create: Callable[..., Any],
+    anchor: str,
+) -> Step:
+    """The step of a form that adds a hypothesis or an evidence item: the page's own problems and the service's
+    are shown together, the page's first (``urls.2`` is the ``urls`` field, "line 3: …")."""
+
+    async def step(session: Session, form: FormData, incident_id: int, actor: Actor) -> Done | Failed:
+        values = values_of(form)
+        fields, problems = fields_of(values)
+        try:
+            create(session, incident_id=incident_id, actor=actor, **fields)
+        except Invalid as exc:
+            seen = {p.field for p in problems}
+            problems += [_on_line(p) for p in exc.problems if p.field.split(".")[0] not in seen]
+        return Failed(what, values, problems) if problems else Done(what, anchor)
+
+    return step
 
 
-@router.post(f"{BASE}/evidence", include_in_schema=False)
-async def add_evidence(request: Request, session: DbSession, ref: str) -> Response:
-    user = writer(request)
-    incident = _incident(session, ref)
-    values = evidence_values(await request.form())
-    fields, problems = evidence_fields(values)
-    try:
-        service.create_evidence(session, incident_id=incident.id, actor=Actor.of(user), **fields)
-    except Invalid as exc:
-        problems += [_on_line(p) for p in exc.problems if p.field.split(".")[0] not in {q.field for q in problems}]
-    if problems:
-        return _refused(request, session, incident, Failed("evidence", values, problems))
-    session.commit()
-    return _back(incident, "evidence", "evidence")
-
-
-async def _if_match(request: Request) -> str | None:
-    version = _text(await request.form(), "version")
+def _if_match(form: FormData) -> str | None:
+    version = _text(form, "version")
     return f'"{version}"' if version.isdecimal() and len(version) < 10 else None
 
 
 STALE = "it was changed after you loaded the page; look at it again before you delete it"
 
 
+def removing(what: str, delete: Callable[..., None], anchor: str) -> Step:
+    """The step of a delete button: ``delete`` (a service function given the record's id) with the version the page
+    showed; 409 and the board again if the record changed since."""
+
+    async def step(session: Session, form: FormData, incident_id: int, actor: Actor) -> Done | Failed:
+        try:
+            delete(session, incident_id=incident_id, if_match=_if_match(form), actor=actor)
+        except PreconditionFailed:
+            return Failed("delete", problems=[Problem(what, STALE)], status=409)
+        return Done(f"{what}-deleted", anchor)
+
+    return step
+
+
+@router.post(f"{BASE}/hypotheses", include_in_schema=False)
+async def add_hypothesis(request: Request, session: DbSession, ref: str) -> Response:
+    step = adding("hypothesis", hypothesis_values, hypothesis_fields, service.create_hypothesis, "hypotheses")
+    return await submit(request, session, ref, step)
+
+
+@router.post(f"{BASE}/evidence", include_in_schema=False)
+async def add_evidence(request: Request, session: DbSession, ref: str) -> Response:
+    step = adding("evidence", evidence_values, evidence_fields, service.create_evidence, "evidence")
+    return await submit(request, session, ref, step)
+
+
 @router.post(f"{BASE}/hypotheses/{{hypothesis_id}}/delete", include_in_schema=False)
 async def remove_hypothesis(request: Request, session: DbSession, ref: str, hypothesis_id: RecordId) -> Response:
-    user = writer(request)
-    incident = _incident(session, ref)
-    try:
-        service.delete_hypothesis(
-            session,
-            incident_id=incident.id,
-            hypothesis_id=hypothesis_id,
-            if_match=await _if_match(request),
-            actor=Actor.of(user),
-        )
-    except PreconditionFailed:
-        return _refused(request, session, incident, Failed("delete", problems=[Problem("hypothesis", STALE)]), 409)
-    session.commit()
-    return _back(incident, "hypothesis-deleted", "hypotheses")
+    delete = partial(service.delete_hypothesis, hypothesis_id=hypothesis_id)
+    return await submit(request, session, ref, removing("hypothesis", delete, "hypotheses"))
 
 
 @router.post(f"{BASE}/evidence/{{evidence_id}}/delete", include_in_schema=False)
 async def remove_evidence(request: Request, session: DbSession, ref: str, evidence_id: RecordId) -> Response:
-    user = writer(request)
-    incident = _incident(session, ref)
-    try:
-        service.delete_evidence(
-            session,
-            incident_id=incident.id,
-            evidence_id=evidence_id,
-            if_match=await _if_match(request),
-            actor=Actor.of(user),
-        )
-    except PreconditionFailed:
-        return _refused(request, session, incident, Failed("delete", problems=[Problem("evidence", STALE)]), 409)
-    session.commit()
-    return _back(incident, "evidence-deleted", "evidence")
+    delete = partial(service.delete_evidence, evidence_id=evidence_id)
+    return await submit(request, session, ref, removing("evidence", delete, "evidence"))
 
 
 # ---------------------------------------------------------------- ratings
 
 
-@router.post(f"{BASE}/ratings", include_in_schema=False)
-async def save_ratings(request: Request, session: DbSession, ref: str) -> Response:
+async def rate(session: Session, form: FormData, incident_id: int, actor: Actor) -> Done | Failed:
     """Save the matrix: every cell changed since the page was loaded; all or nothing."""
-    user = writer(request)
-    incident = _incident(session, ref)
-    form = await request.form()
     changes, problems = matrix_changes(form)
     for eid, hid, rating, diagnosticity in [] if problems else changes:
         try:
             service.set_rating(
                 session,
-                incident_id=incident.id,
+                incident_id=incident_id,
                 evidence_id=eid,
                 hypothesis_id=hid,
                 rating=rating,
                 diagnosticity=diagnosticity,
-                actor=Actor.of(user),
+                actor=actor,
             )
         except (Invalid, Conflict) as exc:
             problems += [Problem(f"r-{eid}-{hid}", p.reason) for p in exc.problems or [Problem("", exc.detail)]]
             break  # after a failed flush the session must be rolled back before anything else
     if problems:
-        return _refused(request, session, incident, Failed("matrix", {"cells": posted_cells(form)}, problems))
-    session.commit()
-    return _back(incident, "ratings" if changes else "no-change", "matrix")
+        return Failed("matrix", {"cells": posted_cells(form)}, problems)
+    return Done("ratings" if changes else "no-change", "matrix")
+
+
+@router.post(f"{BASE}/ratings", include_in_schema=False)
+async def save_ratings(request: Request, session: DbSession, ref: str) -> Response:
+    return await submit(request, session, ref, rate)
 
 
 # ---------------------------------------------------------------- observations
 
 
-@router.post(f"{BASE}/observations", include_in_schema=False)
-async def add_observations(request: Request, session: DbSession, ref: str) -> Response:
-    user = writer(request)
-    incident = _incident(session, ref)
-    raw = _text(await request.form(), "refs")
+def _observed(added: list[Any], already: list[str]) -> Done:
+    return Done("observations", "ttp", {"added": len(added), "already": len(already)})
+
+
+async def observe_typed(session: Session, form: FormData, incident_id: int, actor: Actor) -> Done | Failed:
+    raw = _text(form, "refs")
     refs, problems = typed_refs(raw)
     if problems:
-        return _refused(request, session, incident, Failed("observations", {"refs": raw}, problems))
-    added, already = service.add_observations(session, incident_id=incident.id, refs=refs, actor=Actor.of(user))
-    session.commit()
-    return _back(incident, "observations", "ttp", added=len(added), already=len(already))
+        return Failed("observations", {"refs": raw}, problems)
+    return _observed(*service.add_observations(session, incident_id=incident_id, refs=refs, actor=actor))
 
 
-@router.post(f"{BASE}/observations/upload", include_in_schema=False)
-async def upload_observations(request: Request, session: DbSession, ref: str) -> Response:
-    user = writer(request)
-    incident = _incident(session, ref)
-    form = await request.form()
+async def observe_upload(session: Session, form: FormData, incident_id: int, actor: Actor) -> Done | Failed:
     upload = form.get("file")
     try:
         if not isinstance(upload, UploadFile) or not upload.filename:
             raise Invalid("no file", [Problem("file", "choose a file to upload")])
         refs, origin = service.parse_upload(await upload.read(service.MAX_UPLOAD + 1))
         added, already = service.add_observations(
-            session, incident_id=incident.id, refs=refs, origin=origin, actor=Actor.of(user)
+            session, incident_id=incident_id, refs=refs, origin=origin, actor=actor
         )
     except Invalid as exc:
-        return _refused(request, session, incident, Failed("upload", {}, exc.problems))
-    finally:
-        await form.close()  # the spooled upload; nothing else closes a form read this way
-    session.commit()
-    return _back(incident, "observations", "ttp", added=len(added), already=len(already))
+        return Failed("upload", {}, exc.problems)
+    return _observed(added, already)
+
+
+@router.post(f"{BASE}/observations", include_in_schema=False)
+async def add_observations(request: Request, session: DbSession, ref: str) -> Response:
+    return await submit(request, session, ref, observe_typed)
+
+
+@router.post(f"{BASE}/observations/upload", include_in_schema=False)
+async def upload_observations(request: Request, session: DbSession, ref: str) -> Response:
+    return await submit(request, session, ref, observe_upload)
 
 
 @router.post(f"{BASE}/observations/{{observation_id}}/delete", include_in_schema=False)
 async def remove_observation(request: Request, session: DbSession, ref: str, observation_id: RecordId) -> Response:
-    user = writer(request)
-    incident = _incident(session, ref)
-    service.delete_observation(session, incident_id=incident.id, observation_id=observation_id, actor=Actor.of(user))
-    session.commit()
-    return _back(incident, "observation-deleted", "ttp")
+    async def step(session: Session, form: FormData, incident_id: int, actor: Actor) -> Done:
+        service.delete_observation(session, incident_id=incident_id, observation_id=observation_id, actor=actor)
+        return Done("observation-deleted", "ttp")
+
+    return await submit(request, session, ref, step)
