@@ -282,6 +282,13 @@ def test_observations_typed_and_uploaded(client: Any, unique: str) -> None:
     assert r.status_code == 201 and [(o["ref"], o["origin"]) for o in r.json()["added"]] == [("T1190", "stix")]
     r = client.post(f"{base(inc)}/observations/upload", files={"file": ("x.txt", b"nothing here", "text/plain")})
     assert r.status_code == 422 and problem_fields(r) == {"file"}
+    for objects in (5, {"type": "attack-pattern"}):  # not a list: refused, not a server error
+        broken = json.dumps(bundle | {"objects": objects}).encode()
+        r = client.post(f"{base(inc)}/observations/upload", files={"file": ("b.json", broken, "application/json")})
+        assert r.status_code == 422 and problem_fields(r) == {"file"}, r.text
+    odd = bundle | {"objects": [{"type": "tool", "external_references": 7}, *bundle["objects"]]}
+    r = client.post(f"{base(inc)}/observations/upload", files={"file": ("b.json", json.dumps(odd).encode(), "a/b")})
+    assert r.status_code == 201 and r.json()["already_recorded"] == ["T1190"]
     items = client.get(f"{base(inc)}/observations").json()["items"]
     assert sorted(o["ref"] for o in items) == ["S0002", "S0363", "T1059.001", "T1190", "T1566.001"]
     assert client.delete(f"{base(inc)}/observations/{items[0]['id']}").status_code == 204

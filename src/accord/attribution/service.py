@@ -384,11 +384,15 @@ def add_observations(
 
 
 def _stix_refs(bundle: dict[str, Any]) -> list[str]:
+    objects = bundle.get("objects") or []
+    if not isinstance(objects, list):
+        raise Invalid("not a STIX bundle", [Problem("file", "the bundle's objects must be a list")])
     refs = []
-    for obj in bundle.get("objects") or []:
+    for obj in objects:
         if not isinstance(obj, dict) or obj.get("type") not in ("attack-pattern", "malware", "tool"):
             continue
-        for ext in obj.get("external_references") or []:
+        references = obj.get("external_references") or []
+        for ext in references if isinstance(references, list) else []:
             if isinstance(ext, dict) and ext.get("source_name") == "mitre-attack":
                 ref = str(ext.get("external_id") or "")
                 if _ATTACK_REF.fullmatch(ref):
