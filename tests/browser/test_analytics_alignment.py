@@ -14,39 +14,9 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from browser_checks import axe_at, clean, fits_narrow
+from browser_checks import axe_at, charts, clean, on_a_phone, submit, watched_page
 
 pytestmark = pytest.mark.browser
-WIDE = {"width": 1280, "height": 900}
-
-CHART_PROBE = """
-(ids) => ids.map((id) => {
-  const canvas = document.getElementById(id);
-  if (!canvas) return {id, missing: true};
-  const chart = window.Chart && window.Chart.getChart(canvas);
-  const box = canvas.getBoundingClientRect();
-  const out = {id, chart: !!chart, shownWidth: box.width, shownHeight: box.height, painted: 0,
-               labels: chart ? chart.data.labels : null,
-               datasets: chart ? chart.data.datasets.map((d) => d.label) : null};
-  if (!canvas.width || !canvas.height) return out;
-  const px = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-  for (let i = 3; i < px.length; i += 4) if (px[i] !== 0) out.painted++;
-  return out;
-})
-"""
-
-
-def charts(page: Any, ids: list[str]) -> dict[str, dict[str, Any]]:
-    page.wait_for_function(
-        "(ids) => window.Chart && ids.every((id) => window.Chart.getChart(document.getElementById(id)))", arg=ids
-    )
-    return {c["id"]: c for c in page.evaluate(CHART_PROBE, ids)}
-
-
-def assert_drawn(chart: dict[str, Any]) -> None:
-    assert chart["chart"], f"no Chart.js instance on #{chart['id']}"
-    assert chart["shownWidth"] > 250 and chart["shownHeight"] > 200, chart
-    assert chart["painted"] > 2000, f"#{chart['id']} is nearly blank ({chart['painted']} painted pixels)"
 
 
 def column(page: Any, table: str, index: int) -> list[str]:
@@ -59,16 +29,15 @@ def download_csv(page: Any, link_text: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(Path(info.value.path()).read_text(encoding="utf-8"))))
 
 
-def test_alignment_page(live_node: Any, new_context: Any, watch: Any, shoot: Any) -> None:
-    page = new_context(accept_downloads=True).new_page()  # public, like the other dataset pages
-    seen = watch(page)
+def test_alignment_page(new_context: Any, watch: Any, shoot: Any) -> None:
+    page, seen = watched_page(new_context, watch, accept_downloads=True)  # public, like the other dataset pages
     audit = new_context(bypass_csp=True).new_page()
 
     page.goto("/analytics/alignment")
     page.wait_for_load_state("networkidle")
     assert page.locator("h1").inner_text() == "Alignment and blocs"
     assert page.locator("nav.sharing-nav a[aria-current=page]").inner_text() == "Alignment and blocs"
-    assert_drawn(charts(page, ["bloc-chart"])["bloc-chart"])
+    charts(page, ["bloc-chart"])
     assert "Pick a state above" in page.locator("section[aria-labelledby=h-similar]").inner_text()
     clean(seen, page, "/analytics/alignment")
     shoot(page, "analytics-alignment-un")
@@ -77,13 +46,10 @@ def test_alignment_page(live_node: Any, new_context: Any, watch: Any, shoot: Any
     # the OSCE, Russia: its closest partners are those with exactly its commitments
     page.select_option("#f-forum", "OSCE")
     page.select_option("#f-state", "RU")
-    with page.expect_navigation():
-        page.get_by_role("button", name="Compare").click()
+    submit(page, "Compare")
     assert parse_qs(urlsplit(page.url).query)["state"] == ["RU"]
     page.wait_for_load_state("networkidle")
     drawn = charts(page, ["bloc-chart", "time-chart"])
-    for chart in drawn.values():
-        assert_drawn(chart)
     assert drawn["time-chart"]["datasets"][:3] == ["Belarus", "Kazakhstan", "Uzbekistan"]
     assert any(label.startswith("Bloc 1") for label in drawn["bloc-chart"]["datasets"])
     similarity = column(page, "#similar-table", 1)
@@ -118,23 +84,17 @@ def test_alignment_page(live_node: Any, new_context: Any, watch: Any, shoot: Any
     alert = page.get_by_role("alert").inner_text()
     assert "give a date between" in alert and "give a distance between 0.05 and 1" in alert
     assert page.locator(".field.invalid #f-at").count() == 1 and page.locator(".field.invalid #f-cut").count() == 1
-    assert_drawn(charts(page, ["bloc-chart"])["bloc-chart"])
+    charts(page, ["bloc-chart"])
     clean(seen, page, "bad values")
     shoot(page, "analytics-alignment-bad-values")
     axe_at(audit, "/analytics/alignment?forum=OSCE&state=US&at=2020-02-31&cut=7")
 
-    # on a phone
-    fits_narrow(page, "/analytics/alignment?forum=OSCE&state=FR")
-    for chart in charts(page, ["bloc-chart", "time-chart"]).values():
-        assert_drawn(chart)
-    clean(seen, page, "/analytics/alignment on a phone")
-    shoot(page, "analytics-alignment-narrow")
-    page.set_viewport_size(WIDE)
+    phone = "/analytics/alignment?forum=OSCE&state=FR"
+    on_a_phone(page, seen, shoot, phone, "analytics-alignment-narrow", ["bloc-chart", "time-chart"])
 
 
-def test_consensus_page(live_node: Any, new_context: Any, watch: Any, shoot: Any) -> None:
-    page = new_context(accept_downloads=True).new_page()
-    seen = watch(page)
+def test_consensus_page(new_context: Any, watch: Any, shoot: Any) -> None:
+    page, seen = watched_page(new_context, watch, accept_downloads=True)
     audit = new_context(bypass_csp=True).new_page()
 
     # reached from the alignment page's section navigation; an example to start from
@@ -149,7 +109,6 @@ def test_consensus_page(live_node: Any, new_context: Any, watch: Any, shoot: Any
         page.get_by_role("link", name="The Budapest Convention and the Paris Call in the OSCE, two-thirds").click()
     page.wait_for_load_state("networkidle")
     drawn = charts(page, ["support-chart"])["support-chart"]
-    assert_drawn(drawn)
     assert drawn["labels"] == ["BUDAPEST", "PARIS-CALL"]
     figures = page.locator("dl.figures").inner_text()
     assert "57" in figures and "38" in figures  # members, two-thirds of them
@@ -169,12 +128,11 @@ def test_consensus_page(live_node: Any, new_context: Any, watch: Any, shoot: Any
     page.select_option("#f-forum", "EU")
     page.select_option("#f-provisions", ["BUDAPEST-P1", "BUDAPEST-P2"])
     page.select_option("#f-threshold", "consensus")
-    with page.expect_navigation():
-        page.get_by_role("button", name="Find consensus").click()
+    submit(page, "Find consensus")
     query = parse_qs(urlsplit(page.url).query)
     assert query["provisions"] == ["BUDAPEST-P1", "BUDAPEST-P2"] and query["forum"] == ["EU"]
     page.wait_for_load_state("networkidle")
-    assert_drawn(charts(page, ["support-chart"])["support-chart"])
+    charts(page, ["support-chart"])
     support = page.locator("#support-table").text_content()
     assert "Blocked by" in support
     # under consensus every holdout must move: the persuasion set is all of them
@@ -192,9 +150,5 @@ def test_consensus_page(live_node: Any, new_context: Any, watch: Any, shoot: Any
     shoot(page, "analytics-consensus-bad-values")
     axe_at(audit, "/analytics/consensus?forum=custom&states=FR+QQ&provisions=NOPE&threshold=majority")
 
-    # on a phone
-    fits_narrow(page, "/analytics/consensus?forum=UN&provisions=PARIS-CALL/*&threshold=two_thirds")
-    assert_drawn(charts(page, ["support-chart"])["support-chart"])
-    clean(seen, page, "/analytics/consensus on a phone")
-    shoot(page, "analytics-consensus-narrow")
-    page.set_viewport_size(WIDE)
+    phone = "/analytics/consensus?forum=UN&provisions=PARIS-CALL/*&threshold=two_thirds"
+    on_a_phone(page, seen, shoot, phone, "analytics-consensus-narrow", ["support-chart"])

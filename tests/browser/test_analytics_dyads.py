@@ -12,44 +12,15 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from browser_checks import axe_at, clean, fits_narrow
+from browser_checks import axe_at, charts, clean, on_a_phone, submit, watched_page
 
 pytestmark = pytest.mark.browser
-WIDE = {"width": 1280, "height": 900}
-
-# Per canvas: is a Chart.js instance attached, what does it show, how big is it, how many pixels are painted
-CHART_PROBE = """
-(ids) => ids.map((id) => {
-  const canvas = document.getElementById(id);
-  if (!canvas) return {id, missing: true};
-  const chart = window.Chart && window.Chart.getChart(canvas);
-  const box = canvas.getBoundingClientRect();
-  const out = {id, chart: !!chart, shownWidth: box.width, shownHeight: box.height, painted: 0,
-               labels: chart ? chart.data.labels : null,
-               values: chart ? chart.data.datasets.map((d) => d.data) : null};
-  if (!canvas.width || !canvas.height) return out;
-  const px = canvas.getContext('2d').getImageData(0, 0, canvas.width, canvas.height).data;
-  for (let i = 3; i < px.length; i += 4) if (px[i] !== 0) out.painted++;
-  return out;
-})
-"""
+DYAD_CHARTS = ("dyads-chart", "states-chart")
+TREND_CHARTS = ("years-chart", "timing-chart", "responses-chart")
 
 
-def charts(page: Any, ids: tuple[str, ...]) -> dict[str, dict[str, Any]]:
-    page.wait_for_function(
-        "(ids) => window.Chart && ids.every((id) => window.Chart.getChart(document.getElementById(id)))", arg=list(ids)
-    )
-    found = {c["id"]: c for c in page.evaluate(CHART_PROBE, list(ids))}
-    for chart in found.values():
-        assert chart["chart"], f"no Chart.js instance on #{chart['id']}"
-        assert chart["shownWidth"] > 250 and chart["shownHeight"] > 200, chart
-        assert chart["painted"] > 2000, f"#{chart['id']} is nearly blank ({chart['painted']} painted pixels)"
-    return found
-
-
-def test_dyads_page(live_node: Any, new_context: Any, watch: Any, shoot: Any) -> None:
-    page = new_context().new_page()
-    seen = watch(page)
+def test_dyads_page(new_context: Any, watch: Any, shoot: Any) -> None:
+    page, seen = watched_page(new_context, watch)
     audit = new_context(bypass_csp=True).new_page()
 
     # reached from the dashboard
@@ -60,7 +31,7 @@ def test_dyads_page(live_node: Any, new_context: Any, watch: Any, shoot: Any) ->
     page.wait_for_load_state("networkidle")
     assert page.locator("h1").inner_text() == "Who targets whom"
     assert page.locator("nav.sharing-nav a[aria-current=page]").inner_text() == "Dyads"
-    drawn = charts(page, ("dyads-chart", "states-chart"))
+    drawn = charts(page, DYAD_CHARTS)
     assert drawn["dyads-chart"]["labels"][0] == "Russia → Ukraine"
     assert drawn["states-chart"]["labels"][0] == "Russia"
     network = page.locator("svg.dyad-network")
@@ -78,12 +49,11 @@ def test_dyads_page(live_node: Any, new_context: Any, watch: Any, shoot: Any) ->
     page.check("#f-type-data_theft")
     page.fill("#f-year_from", "2015")
     page.select_option("#f-attributed_by", "government")
-    with page.expect_navigation():
-        page.get_by_role("button", name="Apply").click()
+    submit(page, "Apply")
     query = parse_qs(urlsplit(page.url).query)
     assert query["type"] == ["espionage", "data_theft"] and query["year_from"] == ["2015"]
     page.wait_for_load_state("networkidle")
-    filtered = charts(page, ("dyads-chart", "states-chart"))
+    filtered = charts(page, DYAD_CHARTS)
     assert sum(filtered["dyads-chart"]["values"][0]) < sum(drawn["dyads-chart"]["values"][0])
     assert page.locator("#f-type-espionage").is_checked() and not page.locator("#f-type-ddos").is_checked()
     meta = page.locator("p.meta").first.inner_text()
@@ -102,8 +72,7 @@ def test_dyads_page(live_node: Any, new_context: Any, watch: Any, shoot: Any) ->
     page.goto("/analytics/dyads")
     page.get_by_text("Receivers: sectors and categories").click()
     page.check("#f-sector-energy")
-    with page.expect_navigation():
-        page.get_by_role("button", name="Apply").click()
+    submit(page, "Apply")
     assert parse_qs(urlsplit(page.url).query)["sector"] == ["energy"]
     assert page.locator("details[open] #f-sector-energy").is_checked()
     assert int(page.locator("dl.figures dd").first.inner_text()) < 20
@@ -117,23 +86,18 @@ def test_dyads_page(live_node: Any, new_context: Any, watch: Any, shoot: Any) ->
     shoot(page, "analytics-dyads-bad-year")
     axe_at(audit, "/analytics/dyads?year_from=soon&type=espionage")
 
-    fits_narrow(page, "/analytics/dyads")
-    charts(page, ("dyads-chart", "states-chart"))
-    clean(seen, page, "/analytics/dyads on a phone")
-    shoot(page, "analytics-dyads-narrow")
-    page.set_viewport_size(WIDE)
+    on_a_phone(page, seen, shoot, "/analytics/dyads", "analytics-dyads-narrow", DYAD_CHARTS)
 
 
-def test_trends_page(live_node: Any, new_context: Any, watch: Any, shoot: Any) -> None:
-    page = new_context().new_page()
-    seen = watch(page)
+def test_trends_page(new_context: Any, watch: Any, shoot: Any) -> None:
+    page, seen = watched_page(new_context, watch)
     audit = new_context(bypass_csp=True).new_page()
     page.goto("/analytics/dyads")
     with page.expect_navigation():
         page.locator("nav.sharing-nav").get_by_role("link", name="Trends").click()
     page.wait_for_load_state("networkidle")
     assert page.locator("h1").inner_text() == "Trends"
-    drawn = charts(page, ("years-chart", "timing-chart", "responses-chart"))
+    drawn = charts(page, TREND_CHARTS)
     years = drawn["years-chart"]["labels"]
     assert years == sorted(years) and years[0] <= 2007 and years[-1] >= 2025
     assert "espionage" in drawn["responses-chart"]["labels"]
@@ -147,10 +111,9 @@ def test_trends_page(live_node: Any, new_context: Any, watch: Any, shoot: Any) -
 
     page.fill("#f-year_from", "2018")
     page.fill("#f-year_to", "2021")
-    with page.expect_navigation():
-        page.get_by_role("button", name="Apply").click()
+    submit(page, "Apply")
     page.wait_for_load_state("networkidle")
-    filtered = charts(page, ("years-chart", "timing-chart", "responses-chart"))
+    filtered = charts(page, TREND_CHARTS)
     assert filtered["years-chart"]["labels"] == [2018, 2019, 2020, 2021]
     assert set(filtered["timing-chart"]["labels"]) <= {2018, 2019, 2020, 2021}
     clean(seen, page, "/analytics/trends?year_from=2018&year_to=2021")
@@ -158,16 +121,11 @@ def test_trends_page(live_node: Any, new_context: Any, watch: Any, shoot: Any) -
     response = page.request.get(page.get_by_role("link", name="Responses as CSV").get_attribute("href") or "")
     assert response.status == 200 and "operation_type" in response.text().splitlines()[0]
 
-    fits_narrow(page, "/analytics/trends")
-    charts(page, ("years-chart", "timing-chart", "responses-chart"))
-    clean(seen, page, "/analytics/trends on a phone")
-    shoot(page, "analytics-trends-narrow")
-    page.set_viewport_size(WIDE)
+    on_a_phone(page, seen, shoot, "/analytics/trends", "analytics-trends-narrow", TREND_CHARTS)
 
 
-def test_tension_pages(live_node: Any, new_context: Any, watch: Any, shoot: Any) -> None:
-    page = new_context().new_page()
-    seen = watch(page)
+def test_tension_pages(new_context: Any, watch: Any, shoot: Any) -> None:
+    page, seen = watched_page(new_context, watch)
     audit = new_context(bypass_csp=True).new_page()
 
     # the dashboard's panel: the most tense pairs now, each linking to its page
@@ -194,8 +152,7 @@ def test_tension_pages(live_node: Any, new_context: Any, watch: Any, shoot: Any)
     # one state's pairs at a date
     page.fill("#f-state", "RU")
     page.fill("#f-at", "2021-01-01")
-    with page.expect_navigation():
-        page.get_by_role("button", name="Apply").click()
+    submit(page, "Apply")
     page.wait_for_load_state("networkidle")
     ru = charts(page, ("tension-chart",))
     assert all("Russia" in label for label in ru["tension-chart"]["labels"])
@@ -229,11 +186,5 @@ def test_tension_pages(live_node: Any, new_context: Any, watch: Any, shoot: Any)
     assert "give a date as YYYY-MM-DD" in page.get_by_role("alert").inner_text()
 
     for path, chart in (("/analytics/tension", "tension-chart"), ("/analytics/tension/CN-US", "series-chart")):
-        fits_narrow(page, path)
-        charts(page, (chart,))
-        clean(seen, page, f"{path} on a phone")
-        shoot(page, f"analytics-{path.rsplit('/', 1)[-1]}-narrow")
-    fits_narrow(page, "/")  # the dashboard's tables scroll in their boxes
-    clean(seen, page, "/ on a phone")
-    shoot(page, "analytics-dashboard-narrow")
-    page.set_viewport_size(WIDE)
+        on_a_phone(page, seen, shoot, path, f"analytics-{path.rsplit('/', 1)[-1]}-narrow", (chart,))
+    on_a_phone(page, seen, shoot, "/", "analytics-dashboard-narrow")  # the dashboard's tables scroll in their boxes

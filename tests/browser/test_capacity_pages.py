@@ -15,19 +15,13 @@ import io
 from typing import Any
 
 import pytest
-from browser_checks import axe_at, clean, fits_narrow
+from browser_checks import accessible_and_narrow, clean, submit, watched_page
 
 pytestmark = pytest.mark.browser
 
 
-def submit(page: Any, button: str) -> None:
-    with page.expect_navigation():
-        page.get_by_role("button", name=button).click()
-
-
 def test_an_analyst_matches_a_need_with_an_offer(new_context: Any, watch: Any, shoot: Any) -> None:
-    page = new_context("analyst").new_page()
-    seen = watch(page)
+    page, seen = watched_page(new_context, watch, "analyst")
     page.goto("/capacity")
     assert page.locator("h1").inner_text() == "Who needs what, and who offers it"
 
@@ -93,8 +87,7 @@ def test_an_analyst_matches_a_need_with_an_offer(new_context: Any, watch: Any, s
 
 
 def test_maturity_history_chart(new_context: Any, watch: Any, shoot: Any) -> None:
-    page = new_context("analyst").new_page()
-    seen = watch(page)
+    page, seen = watched_page(new_context, watch, "analyst")
     page.goto("/capacity/states/ZM")
     assert "No assessment recorded for Zambia yet" in page.locator("#maturity").inner_text()
     for date, legal, kind in (("2020-06-01", "9.5", "external"), ("2024-09-12", "16", "self")):
@@ -133,8 +126,7 @@ def test_maturity_history_chart(new_context: Any, watch: Any, shoot: Any) -> Non
 
 
 def test_a_viewer_reads_without_forms(new_context: Any, watch: Any) -> None:
-    page = new_context("viewer").new_page()
-    seen = watch(page)
+    page, seen = watched_page(new_context, watch, "viewer")
     page.goto("/capacity")
     assert page.locator("form.record").count() == 0 and page.get_by_text("mark met").count() == 0
     page.goto("/capacity/states/MW")
@@ -145,19 +137,12 @@ def test_a_viewer_reads_without_forms(new_context: Any, watch: Any) -> None:
 
 @pytest.mark.parametrize("path", ["/capacity", "/capacity/states/ZM", "/capacity/states/MW"])
 def test_capacity_pages_are_accessible_and_fit_a_phone(new_context: Any, watch: Any, shoot: Any, path: str) -> None:
-    page = new_context("analyst").new_page()
-    seen = watch(page)
-    page.goto(path)
-    clean(seen, page, path)
-    axe_at(new_context("analyst", bypass_csp=True).new_page(), path)
-    narrow = new_context("analyst").new_page()
-    fits_narrow(narrow, path)
+    narrow = accessible_and_narrow(new_context, watch, path, "analyst")
     shoot(narrow, f"capacity-narrow-{path.strip('/').replace('/', '-')}")
 
 
 def test_country_and_forum_briefs(new_context: Any, watch: Any, shoot: Any) -> None:
-    page = new_context("analyst").new_page()
-    seen = watch(page)
+    page, seen = watched_page(new_context, watch, "analyst")
     page.goto("/states/MW")
     with page.expect_navigation():
         page.get_by_role("link", name="Brief", exact=True).click()
@@ -192,9 +177,4 @@ def test_country_and_forum_briefs(new_context: Any, watch: Any, shoot: Any) -> N
     "path", ["/briefs/states/MW", "/briefs/forums?forum=OSCE&provisions=OSCE-CBM/3,UNGGE-2015/h", "/briefs"]
 )
 def test_brief_pages_are_accessible_and_fit_a_phone(new_context: Any, watch: Any, path: str) -> None:
-    page = new_context("viewer").new_page()
-    seen = watch(page)
-    page.goto(path)
-    clean(seen, page, path)
-    axe_at(new_context("viewer", bypass_csp=True).new_page(), path)
-    fits_narrow(new_context("viewer").new_page(), path)
+    accessible_and_narrow(new_context, watch, path, "viewer")

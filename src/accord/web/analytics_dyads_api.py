@@ -14,8 +14,8 @@ with commas) and ``attributed_by`` (``any`` | ``government``). Definitions: :mod
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
-from typing import Annotated, Any, Literal
+from collections.abc import Callable, Iterable, Sequence
+from typing import Annotated, Any, Literal, TypeVar
 
 from fastapi import APIRouter, Depends, Path, Query
 from fastapi.responses import Response
@@ -38,6 +38,8 @@ At = Annotated[dt.date | None, Query(description="the date the index is computed
 StateCode = Annotated[str, Path(min_length=1, max_length=10, description="ISO 3166-1 alpha-2 code")]
 WHICH = "the table CSV returns (with format=csv)"
 CSV_OK = {200: {"content": {"application/json": {}, "text/csv": {}}}, 422: {"description": "a bad filter"}}
+Report = TypeVar("Report")
+Table = tuple[str, Sequence[str], Iterable[Sequence[Any]]]  # a CSV download: file name (no ".csv"), header, rows
 
 
 def split(values: Iterable[str]) -> tuple[str, ...]:
@@ -63,6 +65,16 @@ Filter = Annotated[dy.DyadFilter, Depends(dyad_filter)]
 
 def _name(code: str | None) -> str:
     return (country_name(code) or code) if code else ""
+
+
+def report_route(path: str, model: type, summary: str) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """A GET route answering with ``model`` as JSON, or one of its tables as CSV (see :func:`answer`)."""
+    return router.get(path, response_model=model, summary=summary, responses=CSV_OK)
+
+
+def answer(found: Report, format: str, table: Callable[[Report], Table]) -> Report | Response:
+    """``found`` as JSON, or with ``format=csv`` the table ``table`` makes of it, as a download."""
+    return found if format == "json" else csv_response(*table(found))
 
 
 # ---------------------------------------------------------------- dyads
@@ -95,14 +107,28 @@ def edge_row(e: dy.Edge) -> list[Any]:
 
 
 def node_row(n: dy.Node) -> list[Any]:
-    return [n.state, _name(n.state), n.out_degree, n.in_degree, n.out_incidents, n.in_incidents]
+    return [
+        n.state,
+        _name(n.state),
+        n.out_degree,
+        n.in_degree,
+        n.out_incidents,
+        n.in_incidents,
+        n.attributed_incidents,
+        n.targeted_incidents,
+    ]
 
 
-@router.get(
+DYAD_TABLES: dict[str, Callable[[dy.DyadReport], Table]] = {
+    "edges": lambda r: ("dyads", EDGE_COLUMNS, (edge_row(e) for e in r.edges)),
+    "nodes": lambda r: ("dyad-nodes", NODE_COLUMNS, (node_row(n) for n in r.nodes)),
+}
+
+
+@report_route(
     "/dyads",
-    response_model=dy.DyadReport,
-    summary="Directed network of attributed operations (attributed state → receiver state), with node measures",
-    responses=CSV_OK,
+    dy.DyadReport,
+    "Directed network of attributed operations (attributed state → receiver state), with node measures",
 )
 def dyads(
     session: DbSession,
@@ -111,19 +137,13 @@ def dyads(
     format: Format = "json",
     table: Annotated[Literal["edges", "nodes"], Query(description=WHICH)] = "edges",
 ) -> Any:
-    found = dy.dyads_of(session, flt)
-    if format == "json":
-        return found
-    if table == "nodes":
-        rows = ([*node_row(n), n.attributed_incidents, n.targeted_incidents] for n in found.nodes)
-        return csv_response("dyad-nodes", NODE_COLUMNS, rows)
-    return csv_response("dyads", EDGE_COLUMNS, (edge_row(e) for e in found.edges))
+    return answer(dy.dyads_of(session, flt), format, DYAD_TABLES[table])
 
 
 # ---------------------------------------------------------------- trends
 
 
-def _years_csv(found: dy.TrendReport) -> Response:
+def _years_table(found: dy.TrendReport) -> Table:
     header = ["year", "incidents", "attributed", "mean_intensity", "attributions", "government_attributions"]
     rows = (
         [
@@ -137,10 +157,10 @@ def _years_csv(found: dy.TrendReport) -> Response:
         ]
         for y in found.years
     )
-    return csv_response("trends-years", [*header, *dy.OPERATION_TYPES], rows)
+    return "trends-years", [*header, *dy.OPERATION_TYPES], rows
 
 
-def _responses_csv(found: dy.TrendReport) -> Response:
+def _responses_table(found: dy.TrendReport) -> Table:
     header = ["operation_type", "incidents", "responded", "responses", "median_days"]
     rows = (
         [
@@ -154,14 +174,34 @@ def _responses_csv(found: dy.TrendReport) -> Response:
         ]
         for r in found.responses
     )
-    return csv_response("trends-responses", [*header, *dy.RESPONSE_TYPES, *TOOLBOX], rows)
+    return "trends-responses", [*header, *dy.RESPONSE_TYPES, *TOOLBOX], rows
 
 
-@router.get(
+def _timing_table(found: dy.TrendReport) -> Table:
+    rows = (
+        [t.party.code, t.party.kind, party_name(t.party), *(getattr(t.stats, k) for k in STATS)]
+        for t in found.timing.parties
+    )
+    return "trends-timing", ["party", "kind", "name", *STATS], rows
+
+
+def _timing_years_table(found: dy.TrendReport) -> Table:
+    rows = ([y.year, *(getattr(y.stats, k) for k in STATS)] for y in found.timing.years)
+    return "trends-timing-years", ["year", *STATS], rows
+
+
+TREND_TABLES: dict[str, Callable[[dy.TrendReport], Table]] = {
+    "years": _years_table,
+    "timing": _timing_table,
+    "timing_years": _timing_years_table,
+    "responses": _responses_table,
+}
+
+
+@report_route(
     "/trends",
-    response_model=dy.TrendReport,
-    summary="Trends per year, days from disclosure to attribution, responses per kind of operation",
-    responses=CSV_OK,
+    dy.TrendReport,
+    "Trends per year, days from disclosure to attribution, responses per kind of operation",
 )
 def trends(
     session: DbSession,
@@ -170,21 +210,7 @@ def trends(
     format: Format = "json",
     table: Annotated[Literal["years", "timing", "timing_years", "responses"], Query(description=WHICH)] = "years",
 ) -> Any:
-    found = dy.trends_of(session, flt)
-    if format == "json":
-        return found
-    if table == "responses":
-        return _responses_csv(found)
-    if table == "timing":
-        stats = [
-            [t.party.code, t.party.kind, party_name(t.party), *(getattr(t.stats, k) for k in STATS)]
-            for t in found.timing.parties
-        ]
-        return csv_response("trends-timing", ["party", "kind", "name", *STATS], stats)
-    if table == "timing_years":
-        rows = ([y.year, *(getattr(y.stats, k) for k in STATS)] for y in found.timing.years)
-        return csv_response("trends-timing-years", ["year", *STATS], rows)
-    return _years_csv(found)
+    return answer(dy.trends_of(session, flt), format, TREND_TABLES[table])
 
 
 # ---------------------------------------------------------------- tension
@@ -212,11 +238,10 @@ def tension_row(d: tn.DyadTension) -> list[Any]:
     ]
 
 
-@router.get(
+@report_route(
     "/tension",
-    response_model=tn.TensionOverview,
-    summary="The most tense pairs of states at a date (tension index), or the pairs of one state",
-    responses=CSV_OK,
+    tn.TensionOverview,
+    "The most tense pairs of states at a date (tension index), or the pairs of one state",
 )
 def tension(
     session: DbSession,
@@ -227,21 +252,41 @@ def tension(
     format: Format = "json",
 ) -> Any:
     code = tn.check_state(session, state) if state else None
-    found = tn.overview(session, at=at, limit=limit, state=code)
-    if format == "json":
-        return found
     name = f"tension-{code}" if code else "tension"
-    return csv_response(name, TENSION_COLUMNS, (tension_row(d) for d in found.dyads))
+    found = tn.overview(session, at=at, limit=limit, state=code)
+    return answer(found, format, lambda r: (name, TENSION_COLUMNS, (tension_row(d) for d in r.dyads)))
 
 
 CONTRIBUTION_COLUMNS = ["date", "kind", "what", "by", "towards", "weight", "value", "joint", "incident_id", "ref"]
 
 
-@router.get(
+def _pair_name(found: tn.DyadSeries) -> str:
+    return f"tension-{found.tension.a}-{found.tension.b}"
+
+
+def _points_table(found: tn.DyadSeries) -> Table:
+    points = ([p.date, p.index, p.escalation, p.deescalation] for p in found.points)
+    return _pair_name(found), ["date", "index", "escalation", "deescalation"], points
+
+
+def _contributions_table(found: tn.DyadSeries) -> Table:
+    rows = (
+        [c.date, c.kind, c.what, c.by, c.towards, c.weight, c.value, c.joint, c.incident_id, c.ref]
+        for c in found.contributions
+    )
+    return f"{_pair_name(found)}-contributions", CONTRIBUTION_COLUMNS, rows
+
+
+PAIR_TABLES: dict[str, Callable[[tn.DyadSeries], Table]] = {
+    "points": _points_table,
+    "contributions": _contributions_table,
+}
+
+
+@report_route(
     "/tension/{a}/{b}",
-    response_model=tn.DyadSeries,
-    summary="One pair's tension index over time (quarter ends) and every contribution",
-    responses=CSV_OK,
+    tn.DyadSeries,
+    "One pair's tension index over time (quarter ends) and every contribution",
 )
 def tension_pair(
     session: DbSession,
@@ -252,15 +297,4 @@ def tension_pair(
     format: Format = "json",
     table: Annotated[Literal["points", "contributions"], Query(description=WHICH)] = "points",
 ) -> Any:
-    found = tn.dyad_series(session, a, b, at=at)
-    if format == "json":
-        return found
-    name = f"tension-{found.tension.a}-{found.tension.b}"
-    if table == "contributions":
-        rows = (
-            [c.date, c.kind, c.what, c.by, c.towards, c.weight, c.value, c.joint, c.incident_id, c.ref]
-            for c in found.contributions
-        )
-        return csv_response(f"{name}-contributions", CONTRIBUTION_COLUMNS, rows)
-    points = ([p.date, p.index, p.escalation, p.deescalation] for p in found.points)
-    return csv_response(name, ["date", "index", "escalation", "deescalation"], points)
+    return answer(tn.dyad_series(session, a, b, at=at), format, PAIR_TABLES[table])

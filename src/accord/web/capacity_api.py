@@ -13,15 +13,20 @@
 Reading follows the node's public-read rule like the rest of the knowledge base; writing needs ``kb:write``
 (analyst, admin) and, from a browser, the CSRF token. Errors are problem+json naming the fields. The score
 and the eligibility rules are documented in :mod:`accord.capacity.service`.
+
+Needs, offers and assessments are the same kind of resource (list or CSV, create, read, change, remove;
+assessments are never changed), so ``record_routes`` declares those routes once for each of them.
 """
 
-from __future__ import annotations
+# No ``from __future__ import annotations``: ``record_routes`` annotates its endpoints with the schema classes it
+# is given, and FastAPI resolves annotations written as strings in the module's globals only.
 
-from collections.abc import Iterable
-from dataclasses import asdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import asdict, dataclass
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Header, Path, Query, Response
+from pydantic import BaseModel
 from sqlalchemy.orm import Session
 
 from accord.audit.service import Actor
@@ -37,7 +42,6 @@ from accord.web.security import verify_csrf
 router = APIRouter(prefix="/api/v1/capacity", tags=["capacity building"])
 Reader = Annotated[Any, Depends(read_access("read"))]
 Writer = Annotated[Any, Depends(write_access("kb:write", verify_csrf))]
-RecordId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 IfMatch = Annotated[str | None, Header(max_length=200)]
 Format = Annotated[Literal["json", "csv"], Query(description="csv: the list as a spreadsheet")]
 Text = Annotated[Str | None, Query(max_length=200)]
@@ -56,12 +60,98 @@ def _filters(**values: Any) -> service.Filters:
     return service.Filters(**{k: v for k, v in values.items() if v not in (None, "")})
 
 
+def output_format(format: Format = "json") -> str:
+    """``format=`` of a list, read as a dependency so that it comes after the list's filters, as documented."""
+    return format
+
+
 # ---------------------------------------------------------------- vocabularies
 
 
 @router.get("/taxonomies", summary="Themes, pillars, maturity frameworks with their sources and scales")
 def taxonomies(_user: Reader) -> dict[str, Any]:
     return service.taxonomies()
+
+
+# ---------------------------------------------------------------- needs, offers, assessments
+
+
+@dataclass(frozen=True)
+class Records:
+    """One kind of capacity record: its names in URLs and in the OpenAPI document, its schemas, the service
+    functions that keep it and its CSV table."""
+
+    name: str  # "need": /needs and /needs/{need_id}; routes get_needs, post_need, get_need, patch_need, delete_need
+    summaries: dict[str, str]  # per route: "list", "post", "get", "patch", "delete"
+    listing: Callable[..., list[Any]]  # a dependency: reads the list's filters, returns what they select
+    list_responses: dict[int | str, dict[str, Any]]
+    csv_header: Sequence[str]
+    csv_rows: Callable[[list[Any]], Iterable[list[Any]]]
+    as_json: Callable[[Any], dict[str, Any]]
+    create_schema: type[BaseModel]
+    create: Callable[..., Any]  # (session, *, actor, **fields)
+    get: Callable[[Session, int], Any]
+    delete: Callable[..., None]  # (session, id, *, if_match, actor)
+    # the update schema and (session, id, *, if_match, actor, **changes); None: never changed, only removed
+    update: tuple[type[BaseModel], Callable[..., Any]] | None = None
+
+
+def record_routes(kind: Records) -> None:
+    """Add the routes of one kind of record to ``router``: list (JSON or CSV), create, read, change (If-Match,
+    when the kind can be changed), remove."""
+    items, key = f"/{kind.name}s", f"{kind.name}_id"
+    one = f"{items}/{{{key}}}"
+    Key = Annotated[int, Path(ge=1, le=2**31 - 1, alias=key)]
+    Listed = Annotated[list[Any], Depends(kind.listing)]
+    OutputFormat = Annotated[str, Depends(output_format)]
+
+    def tagged(row: Any, response: Response) -> dict[str, Any]:
+        response.headers["ETag"] = service.etag(row)
+        return kind.as_json(row)
+
+    @router.get(items, name=f"get_{kind.name}s", summary=kind.summaries["list"], responses=kind.list_responses)
+    def listed(_user: Reader, rows: Listed, format: OutputFormat) -> Any:
+        if format == "csv":
+            return csv_response(f"capacity-{kind.name}s", kind.csv_header, kind.csv_rows(rows))
+        return {"items": [kind.as_json(row) for row in rows], "count": len(rows)}
+
+    @router.post(items, name=f"post_{kind.name}", status_code=201, summary=kind.summaries["post"], responses=ERRORS)
+    def post(
+        session: DbSession,
+        user: Writer,
+        body: kind.create_schema,  # type: ignore[name-defined]
+        response: Response,
+    ) -> dict[str, Any]:
+        row = kind.create(session, actor=Actor.of(user), **body.model_dump())
+        session.commit()
+        return tagged(row, response)
+
+    @router.get(one, name=f"get_{kind.name}", summary=kind.summaries["get"], responses=ERRORS)
+    def get(session: DbSession, _user: Reader, record_id: Key, response: Response) -> dict[str, Any]:
+        return tagged(kind.get(session, record_id), response)
+
+    if kind.update is not None:
+        update_schema, update = kind.update
+
+        @router.patch(one, name=f"patch_{kind.name}", summary=kind.summaries["patch"], responses=ERRORS)
+        def patch(
+            session: DbSession,
+            user: Writer,
+            record_id: Key,
+            body: update_schema,  # type: ignore[valid-type]
+            response: Response,
+            if_match: IfMatch = None,
+        ) -> dict[str, Any]:
+            changes = body.model_dump(exclude_unset=True)
+            row = update(session, record_id, if_match=if_match, actor=Actor.of(user), **changes)
+            session.commit()
+            return tagged(row, response)
+
+    @router.delete(one, name=f"delete_{kind.name}", status_code=204, summary=kind.summaries["delete"], responses=ERRORS)
+    def delete(session: DbSession, user: Writer, record_id: Key, if_match: IfMatch = None) -> Response:
+        kind.delete(session, record_id, if_match=if_match, actor=Actor.of(user))
+        session.commit()
+        return Response(status_code=204)
 
 
 # ---------------------------------------------------------------- needs
@@ -77,62 +167,41 @@ def need_rows(needs: list[CapacityNeed]) -> Iterable[list[Any]]:
                n.entered_by]  # fmt: skip
 
 
-@router.get("/needs", summary="Capacity-building needs (newest first)", responses={**CSV_OK, 422: ERRORS[422]})
-def get_needs(
+def need_list(
     session: DbSession,
-    _user: Reader,
     state: Annotated[CountryCode | None, Query(description="the needing state")] = None,
     theme: Annotated[s.Theme | None, Query()] = None,
     pillar: Annotated[s.Pillar | None, Query()] = None,
     status: Annotated[s.NeedStatus | None, Query()] = None,
     region: Annotated[Str | None, Query(max_length=60, description="UN M49 region or sub-region")] = None,
     q: Text = None,
-    format: Format = "json",
-) -> Any:
-    needs = service.list_needs(
-        session, _filters(state=state, theme=theme, pillar=pillar, status=status, region=region, q=q)
+) -> list[CapacityNeed]:
+    f = _filters(state=state, theme=theme, pillar=pillar, status=status, region=region, q=q)
+    return service.list_needs(session, f)
+
+
+record_routes(
+    Records(
+        name="need",
+        summaries={
+            "list": "Capacity-building needs (newest first)",
+            "post": "Record a need",
+            "get": "One need",
+            "patch": "Change a need, e.g. its status (If-Match)",
+            "delete": "Remove a need",
+        },
+        listing=need_list,
+        list_responses={**CSV_OK, 422: ERRORS[422]},
+        csv_header=NEED_CSV,
+        csv_rows=need_rows,
+        as_json=service.need_json,
+        create_schema=s.NeedCreate,
+        create=service.create_need,
+        get=service.get_need,
+        delete=service.delete_need,
+        update=(s.NeedUpdate, service.update_need),
     )
-    if format == "csv":
-        return csv_response("capacity-needs", NEED_CSV, need_rows(needs))
-    return {"items": [service.need_json(n) for n in needs], "count": len(needs)}
-
-
-@router.post("/needs", status_code=201, summary="Record a need", responses=ERRORS)
-def post_need(session: DbSession, user: Writer, body: s.NeedCreate, response: Response) -> dict[str, Any]:
-    n = service.create_need(session, actor=Actor.of(user), **body.model_dump())
-    session.commit()
-    response.headers["ETag"] = service.etag(n)
-    return service.need_json(n)
-
-
-@router.get("/needs/{need_id}", summary="One need", responses=ERRORS)
-def get_need(session: DbSession, _user: Reader, need_id: RecordId, response: Response) -> dict[str, Any]:
-    n = service.get_need(session, need_id)
-    response.headers["ETag"] = service.etag(n)
-    return service.need_json(n)
-
-
-@router.patch("/needs/{need_id}", summary="Change a need, e.g. its status (If-Match)", responses=ERRORS)
-def patch_need(
-    session: DbSession,
-    user: Writer,
-    need_id: RecordId,
-    body: s.NeedUpdate,
-    response: Response,
-    if_match: IfMatch = None,
-) -> dict[str, Any]:
-    changes = body.model_dump(exclude_unset=True)
-    n = service.update_need(session, need_id, if_match=if_match, actor=Actor.of(user), **changes)
-    session.commit()
-    response.headers["ETag"] = service.etag(n)
-    return service.need_json(n)
-
-
-@router.delete("/needs/{need_id}", status_code=204, summary="Remove a need", responses=ERRORS)
-def delete_need(session: DbSession, user: Writer, need_id: RecordId, if_match: IfMatch = None) -> Response:
-    service.delete_need(session, need_id, if_match=if_match, actor=Actor.of(user))
-    session.commit()
-    return Response(status_code=204)
+)
 
 
 # ---------------------------------------------------------------- offers
@@ -150,10 +219,8 @@ def offer_rows(offers: list[CapacityOffer]) -> Iterable[list[Any]]:
                o.description, _joined(o.sources), o.as_of, o.entered_by]  # fmt: skip
 
 
-@router.get("/offers", summary="Capacity-building offers (newest first)", responses={**CSV_OK, 422: ERRORS[422]})
-def get_offers(
+def offer_list(
     session: DbSession,
-    _user: Reader,
     state: Annotated[CountryCode | None, Query(description="a state that may benefit")] = None,
     provider: Annotated[Str | None, Query(max_length=40, description="donor: state or organisation code")] = None,
     theme: Annotated[s.Theme | None, Query()] = None,
@@ -161,51 +228,33 @@ def get_offers(
     status: Annotated[s.OfferStatus | None, Query()] = None,
     region: Annotated[Str | None, Query(max_length=60, description="open to states of this M49 region")] = None,
     q: Text = None,
-    format: Format = "json",
-) -> Any:
+) -> list[CapacityOffer]:
     f = _filters(state=state, provider=provider, theme=theme, pillar=pillar, status=status, region=region, q=q)
-    offers = service.list_offers(session, f)
-    if format == "csv":
-        return csv_response("capacity-offers", OFFER_CSV, offer_rows(offers))
-    return {"items": [service.offer_json(o) for o in offers], "count": len(offers)}
+    return service.list_offers(session, f)
 
 
-@router.post("/offers", status_code=201, summary="Record an offer", responses=ERRORS)
-def post_offer(session: DbSession, user: Writer, body: s.OfferCreate, response: Response) -> dict[str, Any]:
-    o = service.create_offer(session, actor=Actor.of(user), **body.model_dump())
-    session.commit()
-    response.headers["ETag"] = service.etag(o)
-    return service.offer_json(o)
-
-
-@router.get("/offers/{offer_id}", summary="One offer", responses=ERRORS)
-def get_offer(session: DbSession, _user: Reader, offer_id: RecordId, response: Response) -> dict[str, Any]:
-    o = service.get_offer(session, offer_id)
-    response.headers["ETag"] = service.etag(o)
-    return service.offer_json(o)
-
-
-@router.patch("/offers/{offer_id}", summary="Change an offer (If-Match)", responses=ERRORS)
-def patch_offer(
-    session: DbSession,
-    user: Writer,
-    offer_id: RecordId,
-    body: s.OfferUpdate,
-    response: Response,
-    if_match: IfMatch = None,
-) -> dict[str, Any]:
-    changes = body.model_dump(exclude_unset=True)
-    o = service.update_offer(session, offer_id, if_match=if_match, actor=Actor.of(user), **changes)
-    session.commit()
-    response.headers["ETag"] = service.etag(o)
-    return service.offer_json(o)
-
-
-@router.delete("/offers/{offer_id}", status_code=204, summary="Remove an offer", responses=ERRORS)
-def delete_offer(session: DbSession, user: Writer, offer_id: RecordId, if_match: IfMatch = None) -> Response:
-    service.delete_offer(session, offer_id, if_match=if_match, actor=Actor.of(user))
-    session.commit()
-    return Response(status_code=204)
+record_routes(
+    Records(
+        name="offer",
+        summaries={
+            "list": "Capacity-building offers (newest first)",
+            "post": "Record an offer",
+            "get": "One offer",
+            "patch": "Change an offer (If-Match)",
+            "delete": "Remove an offer",
+        },
+        listing=offer_list,
+        list_responses={**CSV_OK, 422: ERRORS[422]},
+        csv_header=OFFER_CSV,
+        csv_rows=offer_rows,
+        as_json=service.offer_json,
+        create_schema=s.OfferCreate,
+        create=service.create_offer,
+        get=service.get_offer,
+        delete=service.delete_offer,
+        update=(s.OfferUpdate, service.update_offer),
+    )
+)
 
 
 # ---------------------------------------------------------------- matches
@@ -261,40 +310,34 @@ ASSESSMENT_CSV = ("id", "state_code", "framework", "assessed_on", "kind", "asses
                   "sources", "as_of", "entered_by", "note")  # fmt: skip
 
 
-@router.get("/assessments", summary="Maturity assessments (by state, oldest first)", responses=CSV_OK)
-def get_assessments(
+def assessment_list(
     session: DbSession,
-    _user: Reader,
     state: Annotated[CountryCode | None, Query()] = None,
     framework: Annotated[s.FrameworkKey | None, Query()] = None,
-    format: Format = "json",
-) -> Any:
-    rows = service.list_assessments(session, state=state, framework=framework)
-    if format == "csv":
-        return csv_response("capacity-assessments", ASSESSMENT_CSV, assessment_rows(rows))
-    return {"items": [service.assessment_json(a) for a in rows], "count": len(rows)}
+) -> list[MaturityAssessment]:
+    return service.list_assessments(session, state=state, framework=framework)
 
 
-@router.post("/assessments", status_code=201, summary="Record a maturity assessment", responses=ERRORS)
-def post_assessment(session: DbSession, user: Writer, body: s.AssessmentCreate, response: Response) -> dict[str, Any]:
-    a = service.create_assessment(session, actor=Actor.of(user), **body.model_dump())
-    session.commit()
-    response.headers["ETag"] = service.etag(a)
-    return service.assessment_json(a)
-
-
-@router.get("/assessments/{assessment_id}", summary="One assessment", responses=ERRORS)
-def get_assessment(session: DbSession, _user: Reader, assessment_id: RecordId, response: Response) -> dict[str, Any]:
-    a = service.get_assessment(session, assessment_id)
-    response.headers["ETag"] = service.etag(a)
-    return service.assessment_json(a)
-
-
-@router.delete("/assessments/{assessment_id}", status_code=204, summary="Remove an assessment", responses=ERRORS)
-def delete_assessment(session: DbSession, user: Writer, assessment_id: RecordId, if_match: IfMatch = None) -> Response:
-    service.delete_assessment(session, assessment_id, if_match=if_match, actor=Actor.of(user))
-    session.commit()
-    return Response(status_code=204)
+record_routes(  # assessments are history: never changed, only removed when mistaken
+    Records(
+        name="assessment",
+        summaries={
+            "list": "Maturity assessments (by state, oldest first)",
+            "post": "Record a maturity assessment",
+            "get": "One assessment",
+            "delete": "Remove an assessment",
+        },
+        listing=assessment_list,
+        list_responses=CSV_OK,
+        csv_header=ASSESSMENT_CSV,
+        csv_rows=assessment_rows,
+        as_json=service.assessment_json,
+        create_schema=s.AssessmentCreate,
+        create=service.create_assessment,
+        get=service.get_assessment,
+        delete=service.delete_assessment,
+    )
+)
 
 
 # ---------------------------------------------------------------- one state, and batches
