@@ -6,13 +6,14 @@
 2. 100k incidents: the synthetic incidents of ``bench/bench_api.py`` (``synthetic()``: 100,000 incidents, each
    with 3 attributions and 1-2 receivers among every state of the bundled list — the 193 UN members and 4
    more) plus one response in five incidents (against the attributed state), written with bulk inserts into
-   a SQLite file holding the bundled dataset. Times (median of ``--repeat`` runs, each loading from the
+   a SQLite file holding the bundled dataset (and, with ``--backend both`` or ``postgresql``, a fresh PostgreSQL
+   database on the local server, dropped afterwards). Times (median of ``--repeat`` runs, each loading from the
    database, the memo cleared first): the dyad network, the most tense pairs, one state's pairs, one pair's
    series, trends; then the same answered from the memo (record unchanged: only the fingerprint queries run).
    Target: dyad and tension computations <= 2 s.
 
 Writes ``bench/RESULTS-analytics.md``. Usage:
-    python bench/bench_analytics.py [--incidents N] [--requests N] [--repeat N] [--keep]
+    python bench/bench_analytics.py [--incidents N] [--requests N] [--repeat N] [--backend B] [--keep] [--reuse]
 """
 
 from __future__ import annotations
@@ -26,7 +27,9 @@ import random
 import statistics
 import sys
 import time
+import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -39,6 +42,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 
 from bench_api import synthetic  # noqa: E402  (the same synthetic incidents as the API benchmark)
 
+from accord.analytics import columns as cl  # noqa: E402
 from accord.analytics import dyads as dy  # noqa: E402
 from accord.analytics import tension as tn  # noqa: E402
 from accord.db import make_engine, make_sessionmaker, unit_of_work  # noqa: E402
@@ -62,14 +66,12 @@ PAGES = [
     ("/api/v1/analytics/tension/RU/US", "API one pair (JSON)"),
 ]
 RESPONSE_TYPES = ["statement", "demarche", "expulsion", "sanctions", "indictment", "countermeasure"]
-WHERE_THE_TIME_GOES = """Where a cold tension computation spends its time (measured apart, same database): reading the
-rows (100k incidents, 150k receivers, 300k attributions, 20k responses) about 0.7 s; one pass over the
-attributions (first attribution per incident and state, joint groups, acts) about 0.45 s; the 150k operation
-events 0.3 s; the 200k attribution events 0.2 s; grouping them by pair 0.2 s; ranking 1,900 pairs 0.2 s;
-freeing the rows 0.2-0.4 s. The dyad network reads fewer columns and keeps no per-event objects. Repeated
-requests while the record is unchanged are answered from the memo (`accord.analytics.dyads.memo`: four
-aggregate queries for the fingerprint, then a lookup). Trends have no target here; most of their time is
-`coalitions.timing` over 300,000 attributions (reused unchanged)."""
+WHERE_THE_TIME_GOES = """The dyad network and the tension index read one copy of the record as columns (numpy arrays
+of codes, day numbers and ids: `accord.analytics.columns.record_of`), remembered while the record is unchanged, and
+group by sorting arrays. A cold "dyad network + most tense pairs" therefore reads the database once. Repeated
+requests while the record is unchanged are answered from the memo (five aggregate queries for the fingerprint,
+then a lookup). Trends have no target here and still read rows; most of their time is `coalitions.timing` over
+300,000 attributions (reused unchanged)."""
 
 
 def load() -> str:
@@ -79,17 +81,43 @@ def load() -> str:
 LOAD_AT_START = load()
 
 
-def bundled_database(path: Path) -> Any:
+def bundled_database(where: Path | str) -> Any:
+    """A database holding the bundled dataset: a new SQLite file at a path, or the (empty) database of a URL."""
     from accord.dataset.files import bundled_dataset
     from accord.dataset.importer import import_bundle
     from accord.migrate import upgrade
 
-    path.unlink(missing_ok=True)
-    engine = make_engine(f"sqlite:///{path}")
+    if isinstance(where, Path):
+        where.unlink(missing_ok=True)
+    engine = make_engine(f"sqlite:///{where}" if isinstance(where, Path) else where)
     upgrade(engine)
     with unit_of_work(make_sessionmaker(engine)) as session:
         import_bundle(session, bundled_dataset())
     return engine
+
+
+@contextmanager
+def postgres_database() -> Iterator[str]:
+    """A fresh database on the local PostgreSQL server (the tests' admin URL), dropped afterwards."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+
+    admin = make_url(
+        os.environ.get("ACCORD_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+    )
+    name = f"accord_bench_analytics_{uuid.uuid4().hex[:8]}"
+
+    def run(sql: str) -> None:
+        with psycopg.connect(
+            host=admin.host, port=admin.port or 5432, user=admin.username, dbname=admin.database, autocommit=True
+        ) as conn:
+            conn.execute(sql)
+
+    run(f'CREATE DATABASE "{name}"')
+    try:
+        yield admin.set(database=name).render_as_string(hide_password=False)
+    finally:
+        run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
 def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, float, Any]:
@@ -202,11 +230,12 @@ def _rows(data: Path, first_id: int, first_attribution: int) -> dict[str, list[d
     return out
 
 
-def synthetic_database(path: Path, incidents: int) -> tuple[Any, dict[str, float]]:
-    """A SQLite file with the bundled dataset and ``incidents`` synthetic incidents (bulk inserts)."""
+def synthetic_database(where: Path | str, incidents: int) -> tuple[Any, dict[str, float]]:
+    """A database (SQLite file or URL) with the bundled dataset and ``incidents`` synthetic incidents (bulk
+    inserts)."""
     times: dict[str, float] = {}
     t0 = time.perf_counter()
-    engine = bundled_database(path)
+    engine = bundled_database(where)
     times["schema and bundled dataset"] = time.perf_counter() - t0
     OUT.mkdir(parents=True, exist_ok=True)
     data = OUT / f"synthetic-{incidents}.jsonl"
@@ -228,7 +257,7 @@ def synthetic_database(path: Path, incidents: int) -> tuple[Any, dict[str, float
         ):
             for chunk in _chunks(rows[table]):
                 conn.execute(insert(model.__table__), chunk)
-    with engine.begin() as conn:
+    with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.exec_driver_sql("ANALYZE")
     times["bulk insert"] = time.perf_counter() - t0
     counts = {k: len(v) for k, v in rows.items()}
@@ -251,6 +280,7 @@ def bench_compute(engine: Any, repeat: int) -> list[dict[str, Any]]:
         return call
 
     cases: list[tuple[str, bool, Callable[[Any], Any]]] = [
+        ("the record as columns (record_of; shared by the two)", True, lambda s: cl.record_of(s)),
         ("dyad network, no filter (dyads_of)", True, lambda s: dy.dyads_of(s)),
         (
             "dyad network, espionage + data theft from 2015",
@@ -284,24 +314,51 @@ def bench_compute(engine: Any, repeat: int) -> list[dict[str, Any]]:
             detail = f"top {result[0].a}-{result[0].b} {result[0].index:.1f}"
         elif isinstance(result, tn.DyadSeries):
             detail = f"{len(result.points)} points, {len(result.contributions)} events"
+        elif isinstance(result, cl.Record):
+            detail = f"{len(result.incident_id):,} incidents, {len(result.att_id):,} attributions"
         rows.append({"what": what, "median_s": med, "max_s": worst, "verdict": verdict, "detail": detail})
         print(f"  {what:62} {med:6.2f} s median {worst:6.2f} s max  {verdict:6} {detail}")
+    return rows
+
+
+def bench_phases(engine: Any, repeat: int) -> list[dict[str, Any]]:
+    """Where a cold dyad + tension computation spends its time: each step apart, on the same database."""
+    sessions = make_sessionmaker(engine)
+    at = dt.date(2026, 1, 1)
+    with sessions() as session:
+        data = cl.read(session)
+        record = cl.Record(data)
+        agreements = tn.agreements_of(session)
+        pairs, _ = tn.events(record, agreements)
+        steps: list[tuple[str, Callable[[], Any]]] = [
+            ("reading the rows (columns.read: 4 SELECTs)", lambda: cl.read(session)),
+            ("rows to columns (columns.Record)", lambda: cl.Record(data)),
+            ("dyad network from the columns (dyads.dyads)", lambda: dy.dyads(record)),
+            ("tension events from the columns (tension.events)", lambda: tn.events(record, agreements)),
+            ("ranking every pair at a date, top 10 with drivers (tension.ranked)", lambda: tn.ranked(pairs, at, 10)),
+            ("the memo's fingerprint (5 aggregate queries)", lambda: cl.fingerprint(session)),
+        ]
+        rows = []
+        for what, fn in steps:
+            with cl.quiet_gc():
+                med, worst, _ = timed(fn, repeat)
+            rows.append({"what": what, "median_s": med, "max_s": worst})
+            print(f"  {what:70} {med:6.3f} s median {worst:6.3f} s max")
     return rows
 
 
 # ---------------------------------------------------------------- report
 
 
-def write_results(
-    args: Any, pages: list[dict[str, Any]], build: dict[str, float], compute: list[dict[str, Any]]
-) -> None:
+def write_results(args: Any, pages: list[dict[str, Any]], runs: list[dict[str, Any]]) -> None:
     now = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     lines = [
         "# Dyads, trends and tension — benchmark results",
         "",
         f"Measured {now} on {platform.machine()}, {platform.system()} {platform.release()}, Python "
         f"{platform.python_version()}; command: `.venv/bin/python bench/bench_analytics.py"
-        f"{'' if args.incidents == 100_000 else f' --incidents {args.incidents}'}` "
+        f"{'' if args.incidents == 100_000 else f' --incidents {args.incidents}'}"
+        f"{'' if args.backend == 'both' else f' --backend {args.backend}'}` "
         f"({args.requests} requests per page, {args.repeat} runs per computation, medians after a warm-up); "
         f"{os.cpu_count()} CPUs, load average {LOAD_AT_START} at the start and {load()} at the end (other work shared "
         "the machine: figures vary by ±30 % between runs).",
@@ -318,31 +375,56 @@ def write_results(
     for r in pages:
         ok = "OK" if r["median_ms"] <= PAGE_TARGET_MS else f"MISSED by {r['median_ms'] - PAGE_TARGET_MS:.0f} ms"
         lines.append(f"| `{r['url']}` | {r['what']} | {r['median_ms']:.1f} | {r['max_ms']:.1f} | {ok} |")
+    build = runs[0]["build"] if runs else {}
     rows = {k.removeprefix("rows: "): int(v) for k, v in build.items() if k.startswith("rows: ")}
     rows = rows or {"incidents": args.incidents, "attributions": 3 * args.incidents}
     lines += [
         "",
-        f"## Computations at {args.incidents:,} incidents (target: dyad + tension ≤ {COMPUTE_TARGET_S:.0f} s)",
+        f"## Computations at {args.incidents:,} incidents (target: dyad and tension ≤ {COMPUTE_TARGET_S:.0f} s)",
         "",
-        f"SQLite file: the bundled dataset plus {rows.get('incidents', 0):,} synthetic incidents of "
-        f"`bench_api.synthetic()` with {rows.get('attributions', 0):,} attributions, {rows.get('receivers', 0):,} "
-        f"receivers (every state of the bundled list: 193 UN members and 4 more) and {rows.get('responses', 0):,} "
-        "responses, written with bulk inserts. Each run opens a session and reads everything it needs from the "
-        "database (the memo of `accord.analytics.dyads.memo` cleared before every cold run).",
-        "",
-        "| building the database | seconds |",
-        "| --- | ---: |",
+        f"The bundled dataset plus {rows.get('incidents', 0):,} synthetic incidents of `bench_api.synthetic()` "
+        f"with {rows.get('attributions', 0):,} attributions, {rows.get('receivers', 0):,} receivers (every state "
+        f"of the bundled list: 193 UN members and 4 more) and {rows.get('responses', 0):,} responses, written with "
+        "bulk inserts. Each run opens a session and reads everything it needs from the database (the memo of "
+        "`accord.analytics.columns.memo` cleared before every cold run: the record's columns are read anew too).",
     ]
-    lines += [f"| {k} | {v:.1f} |" for k, v in build.items() if not k.startswith("rows: ")]
-    lines += ["", "| computation | median s | max s | target | result |", "| --- | ---: | ---: | --- | --- |"]
-    for r in compute:
-        verdict = r["verdict"]
-        if verdict == "MISSED":
-            verdict = f"MISSED by {r['median_s'] - COMPUTE_TARGET_S:.2f} s"
-        lines.append(f"| {r['what']} | {r['median_s']:.2f} | {r['max_s']:.2f} | {verdict} | {r['detail']} |")
+    for run in runs:
+        lines += [
+            "",
+            f"### {run['backend']}",
+            "",
+            "| building the database | seconds |",
+            "| --- | ---: |",
+        ]
+        lines += [f"| {k} | {v:.1f} |" for k, v in run["build"].items() if not k.startswith("rows: ")]
+        lines += ["", "| computation | median s | max s | target | result |", "| --- | ---: | ---: | --- | --- |"]
+        for r in run["compute"]:
+            verdict = r["verdict"]
+            if verdict == "MISSED":
+                verdict = f"MISSED by {r['median_s'] - COMPUTE_TARGET_S:.2f} s"
+            lines.append(f"| {r['what']} | {r['median_s']:.2f} | {r['max_s']:.2f} | {verdict} | {r['detail']} |")
+        lines += [
+            "",
+            "Where a cold computation spends its time (each step apart, same database, median of the runs):",
+            "",
+            "| step | median s | max s |",
+            "| --- | ---: | ---: |",
+        ]
+        lines += [f"| {r['what']} | {r['median_s']:.3f} | {r['max_s']:.3f} |" for r in run["phases"]]
     lines += ["", WHERE_THE_TIME_GOES]
     RESULTS.write_text("\n".join(lines) + "\n", encoding="utf-8")
     print(f"\nwrote {RESULTS.relative_to(ROOT)}")
+
+
+def measure(engine: Any, build: dict[str, float], backend: str, repeat: int) -> dict[str, Any]:
+    for k, v in build.items():
+        if not k.startswith("rows: "):
+            print(f"  {k}: {v:.1f} s")
+    compute = bench_compute(engine, repeat)
+    print("  -- where the time goes --")
+    phases = bench_phases(engine, repeat)
+    engine.dispose()
+    return {"backend": backend, "build": build, "compute": compute, "phases": phases}
 
 
 def main() -> None:
@@ -350,8 +432,9 @@ def main() -> None:
     ap.add_argument("--incidents", type=int, default=100_000)
     ap.add_argument("--requests", type=int, default=15, help="requests per page (median)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per computation (median)")
+    ap.add_argument("--backend", choices=["sqlite", "postgresql", "both"], default="both")
     ap.add_argument("--keep", action="store_true", help="keep the SQLite files in bench/out")
-    ap.add_argument("--reuse", action="store_true", help="reuse a database kept by an earlier --keep run")
+    ap.add_argument("--reuse", action="store_true", help="reuse a SQLite database kept by an earlier --keep run")
     args = ap.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     small, big = OUT / "analytics-bundled.db", OUT / f"analytics-{args.incidents}.db"
@@ -361,23 +444,27 @@ def main() -> None:
     pages = bench_pages(engine, args.requests)
     engine.dispose()
 
-    print(f"\n== {args.incidents:,} synthetic incidents on SQLite ==")
-    if args.reuse and big.exists():
-        engine, build = make_engine(f"sqlite:///{big}"), {"reused from an earlier run": 0.0}
-    else:
-        engine, build = synthetic_database(big, args.incidents)
-    for k, v in build.items():
-        if not k.startswith("rows: "):
-            print(f"  {k}: {v:.1f} s")
-    compute = bench_compute(engine, args.repeat)
-    engine.dispose()
+    runs = []
+    if args.backend in ("sqlite", "both"):
+        print(f"\n== {args.incidents:,} synthetic incidents on SQLite ==")
+        if args.reuse and big.exists():
+            engine, build = make_engine(f"sqlite:///{big}"), {"reused from an earlier run": 0.0}
+        else:
+            engine, build = synthetic_database(big, args.incidents)
+        runs.append(measure(engine, build, "SQLite", args.repeat))
+    if args.backend in ("postgresql", "both"):
+        print(f"\n== {args.incidents:,} synthetic incidents on PostgreSQL ==")
+        with postgres_database() as url:
+            engine, build = synthetic_database(url, args.incidents)
+            runs.append(measure(engine, build, "PostgreSQL", args.repeat))
 
-    write_results(args, pages, build, compute)
+    write_results(args, pages, runs)
     if not args.keep:
         for path in (small, big):
             for p in path.parent.glob(path.name + "*"):
                 p.unlink()
-    ok = all(r["median_ms"] <= PAGE_TARGET_MS for r in pages) and all(r["verdict"] != "MISSED" for r in compute)
+    computed = [r for run in runs for r in run["compute"]]
+    ok = all(r["median_ms"] <= PAGE_TARGET_MS for r in pages) and all(r["verdict"] != "MISSED" for r in computed)
     print("all targets met" if ok else "some targets missed")
 
 

@@ -43,20 +43,35 @@ by hand in tests; ``*_of(session, ...)`` load the snapshot and call them.
 from __future__ import annotations
 
 import datetime as dt
-import gc
-import heapq
 import statistics
-import threading
-from collections import Counter, OrderedDict, defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from contextlib import contextmanager
-from dataclasses import dataclass, replace
-from typing import Any, NamedTuple, TypeVar, cast, get_args
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any, cast, get_args
 
 import networkx as nx
-from sqlalchemy import ColumnElement, Date, String, extract, func, null, or_, select, type_coerce
+import numpy as np
+from sqlalchemy import ColumnElement, extract, func, or_, select
 from sqlalchemy.orm import Session
 
+from accord.analytics.columns import (  # noqa: F401  (clear_memo and memo: used through this module too)
+    NONE,
+    Att,
+    Data,
+    Inc,
+    Rec,
+    Record,
+    Resp,
+    clear_memo,
+    distinct,
+    expand,
+    lookup,
+    memo,
+    quiet_gc,
+    record_of,
+    runs,
+    years,
+)
 from accord.attribution import coalitions as co
 from accord.attribution.precedents import TOOLBOX, days_between, median, toolbox_of
 from accord.core.errors import Invalid, Problem
@@ -70,7 +85,6 @@ RESPONSE_TYPES: tuple[str, ...] = get_args(schemas.ResponseType)
 ATTRIBUTED_BY = ("any", "government")
 FIRST_YEAR, LAST_YEAR = 1900, 2100
 EXAMPLES = 10  # incident ids listed per edge (most intense, then most recent)
-T = TypeVar("T")
 
 
 # ---------------------------------------------------------------- the filter
@@ -142,63 +156,6 @@ class DyadFilter:
         return self.attributed_by == "any" or a.by_state is not None or a.by_organisation is not None
 
 
-# ---------------------------------------------------------------- the snapshot the computations read
-
-
-class Inc(NamedTuple):
-    id: int
-    operation_type: str
-    intensity: int | None = None
-    start_date: dt.date | None = None
-    disclosure_date: dt.date | None = None
-    date_precision: str = "day"
-
-    @property
-    def date(self) -> dt.date | None:
-        """The incident date: start, else disclosure."""
-        return self.start_date or self.disclosure_date
-
-
-class Rec(NamedTuple):
-    incident_id: int
-    state_code: str | None
-    category: str = "government"
-    sector: str | None = None
-
-
-class Att(NamedTuple):
-    id: int
-    incident_id: int
-    by_state: str | None = None
-    by_organisation: str | None = None
-    by_company: str | None = None
-    attributed_state: str | None = None
-    date: dt.date | None = None
-    joint_group: str | None = None
-    form: str = "political_statement"
-
-
-class Resp(NamedTuple):
-    id: int
-    incident_id: int
-    by_state: str | None = None
-    by_organisation: str | None = None
-    against_state: str | None = None
-    date: dt.date | None = None
-    type: str = "statement"
-    eu_toolbox: str | None = None
-
-
-@dataclass(frozen=True)
-class Data:
-    """Incidents, receivers, attributions and responses as plain rows (loaded by :func:`load`)."""
-
-    incidents: Sequence[Inc]
-    receivers: Sequence[Rec] = ()
-    attributions: Sequence[Att] = ()
-    responses: Sequence[Resp] = ()
-
-
 def _incident_conditions(flt: DyadFilter, period: bool) -> list[ColumnElement[bool]]:
     i = Incident
     conds: list[ColumnElement[bool]] = []
@@ -217,114 +174,29 @@ def _columns(table: Any, fields: Iterable[str]) -> list[Any]:
     return [table.c[name] for name in fields]
 
 
-def _unparsed(column: Any) -> Any:
-    """A date column read without SQLAlchemy's conversion (see :func:`load`); other columns as they are."""
-    return type_coerce(column, String).label(column.key) if isinstance(column.type, Date) else column
-
-
-@contextmanager
-def quiet_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector while hundreds of thousands of rows are read and counted. None of them
-    form cycles, yet every full collection walks them all: at 100,000 incidents that doubles the time. Reference
-    counting still frees everything; the collector is back on afterwards (unless it was off before)."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-# ---------------------------------------------------------------- a cache for read-mostly data
-
-MEMO_SIZE = 16
-_memo: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
-_memo_lock = threading.Lock()
-
-
-def fingerprint(session: Session) -> tuple[Any, ...]:
-    """What changes whenever the record the analytics read changes: row counts and the latest change of
-    incidents, attributions, responses and commitments, and the count and highest id of receivers (replaced
-    receivers get new ids). Four cheap aggregate queries; the session's own uncommitted changes count too."""
-    from accord.norms.models import Commitment  # the tension index reads bilateral agreements
-
-    found: list[Any] = []
-    for model in (Incident, Attribution, Response, Commitment):
-        found += session.execute(select(func.count(), func.max(model.updated_at))).one()
-    found += session.execute(select(func.count(), func.max(IncidentReceiver.id))).one()
-    return tuple(found)
-
-
-def clear_memo() -> None:
-    """Forget every remembered result (benchmarks measure cold computations with it)."""
-    with _memo_lock:
-        _memo.clear()
-
-
-def memo(session: Session, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
-    """``compute()``, or its result from the last ``MEMO_SIZE`` computations on the same database in this
-    process while its :func:`fingerprint` is unchanged. At 100,000 incidents a network or the tension index
-    takes a second or two to compute and a few milliseconds to look up; results are never mutated."""
-    full = (str(session.get_bind().url), *key, fingerprint(session))
-    with _memo_lock:
-        if full in _memo:
-            _memo.move_to_end(full)
-            return cast(T, _memo[full])
-    result = compute()
-    with _memo_lock:
-        _memo[full] = result
-        while len(_memo) > MEMO_SIZE:
-            _memo.popitem(last=False)
-    return result
-
-
-def load(
-    session: Session,
-    flt: DyadFilter | None = None,
-    *,
-    period: bool = True,
-    responses: bool = True,
-    attribution_fields: int = len(Att._fields),
-    lean: bool = False,
-) -> Data:
+def load(session: Session, flt: DyadFilter | None = None, *, period: bool = True, responses: bool = True) -> Data:
     """The rows the computations need; operation types (and the period, unless ``period=False``) are applied in
     SQL, everything else by the pure functions. The rows are the database's own (Core rows with the attribute
     names of :class:`Inc`, :class:`Rec`, :class:`Att`, :class:`Resp`; an incident row also carries ``date``):
-    copying 500,000 rows into tuples of our own would cost as much as reading them.
-
-    ``lean`` (the tension index): incidents without precision and ``date``, receivers only ``incident_id`` and
-    ``state_code`` and only those with a state, attributions without ``by_company`` (read as null), and dates as
-    the driver gives them: ISO text on SQLite (parsing 400,000 dates costs a fifth of the reading), dates on
-    PostgreSQL."""
+    copying 500,000 rows into tuples of our own would cost as much as reading them."""
     flt = flt or DyadFilter()
     conds = _incident_conditions(flt, period)
     i = Incident.__table__
     execute = session.connection().execute
 
-    def rows(model: Any, columns: list[Any], *where: Any) -> list[Any]:
+    def rows(model: Any, fields: Sequence[str]) -> list[Any]:
         table = model.__table__
-        stmt = select(*columns).where(*where)
+        stmt = select(*_columns(table, fields))
         if conds:
             stmt = stmt.join(i, i.c.id == table.c.incident_id).where(*conds)
         return list(execute(stmt).all())
 
-    r, a, p = IncidentReceiver.__table__, Attribution.__table__, Response.__table__
-    response_columns = _columns(p, Resp._fields)
-    if lean:
-        incident_columns = [_unparsed(c) for c in _columns(i, Inc._fields[:5])]
-        receivers = rows(IncidentReceiver, _columns(r, Rec._fields[:2]), r.c.state_code.is_not(None))
-        attribution_columns = [null().label(f) if f == "by_company" else _unparsed(a.c[f]) for f in Att._fields]
-        response_columns = [_unparsed(c) for c in response_columns]
-    else:
-        incident_columns = [*_columns(i, Inc._fields), func.coalesce(i.c.start_date, i.c.disclosure_date).label("date")]
-        receivers = rows(IncidentReceiver, _columns(r, Rec._fields))
-        attribution_columns = _columns(a, Att._fields[:attribution_fields])
+    incident_columns = [*_columns(i, Inc._fields), func.coalesce(i.c.start_date, i.c.disclosure_date).label("date")]
     return Data(
         incidents=cast(list[Inc], execute(select(*incident_columns).where(*conds)).all()),
-        receivers=cast(list[Rec], receivers),
-        attributions=cast(list[Att], rows(Attribution, attribution_columns)),
-        responses=cast(list[Resp], rows(Response, response_columns) if responses else []),
+        receivers=cast(list[Rec], rows(IncidentReceiver, Rec._fields)),
+        attributions=cast(list[Att], rows(Attribution, Att._fields)),
+        responses=cast(list[Resp], rows(Response, Resp._fields) if responses else []),
     )
 
 
@@ -451,134 +323,137 @@ class DyadReport:
     left_out: LeftOut
 
 
-class _Named:
-    """The attributions of one incident naming one state: how many, by which states and which other parties."""
-
-    __slots__ = ("count", "others", "states")
-
-    def __init__(self) -> None:
-        self.count = 0
-        self.states: set[str] = set()
-        self.others: set[str] = set()
-
-
-class _EdgeAcc:
-    """What one edge gathers while the incidents are read (intensity and dates as running figures)."""
-
-    __slots__ = (
-        "attributions",
-        "first",
-        "intensity_max",
-        "intensity_n",
-        "intensity_sum",
-        "keys",
-        "last",
-        "others",
-        "states",
-    )
-
-    def __init__(self) -> None:
-        self.keys: list[tuple[int, int, int]] = []  # (−intensity, −date, id) per incident: examples and ids
-        self.attributions = 0
-        self.states: set[str] = set()
-        self.others: set[str] = set()
-        self.intensity_sum = self.intensity_n = self.intensity_max = 0
-        self.first, self.last = dt.date.max, dt.date.min
+def _in_view(r: Record, flt: DyadFilter) -> tuple[np.ndarray, np.ndarray, int]:
+    """The filter on the columns (as :func:`view`): incidents kept (by position), receivers that match, undated."""
+    kept = np.ones(len(r.incident_id), bool)
+    if flt.types:
+        kept &= np.isin(r.incident_type, r.labels.codes(flt.types))
+    matches = np.ones(len(r.receiver_incident), bool)
+    if flt.sectors:
+        matches &= np.isin(r.receiver_sector, r.labels.codes(flt.sectors))
+    if flt.categories:
+        matches &= np.isin(r.receiver_category, r.labels.codes(flt.categories))
+    place = r.incident_at(r.receiver_incident)
+    if flt.sectors or flt.categories:
+        matched = np.zeros(len(kept), bool)
+        matched[place[matches & (place >= 0)]] = True
+        kept &= matched
+    when = np.where(r.start != NONE, r.start, r.disclosure)
+    undated = int(np.count_nonzero(kept & (when == NONE)))
+    year = years(when)
+    kept &= (when != NONE) & (year >= (flt.year_from or dt.MINYEAR)) & (year <= (flt.year_to or dt.MAXYEAR))
+    return kept, matches & lookup(kept, place, False), undated
 
 
-def _named(data: Data, v: View, flt: DyadFilter) -> tuple[dict[int, dict[str, _Named]], int]:
-    """Per incident in view: attributed state → the attributions (in view) naming it; and how many attributions
-    name no state."""
-    named: dict[int, dict[str, _Named]] = {}
-    without_state = 0
-    official = flt.attributed_by == "government"
-    kept = v.incidents
-    for a in data.attributions:
-        iid, by_state, by_org, state = a[1], a[2], a[3], a[5]
-        if iid not in kept or (official and by_state is None and by_org is None):
-            continue
-        if state is None:
-            without_state += 1
-            continue
-        found = named.get(iid)
-        if found is None:
-            found = named[iid] = {}
-        entry = found.get(state)
-        if entry is None:
-            entry = found[state] = _Named()
-        entry.count += 1
-        if by_state:
-            entry.states.add(by_state)
-        elif by_org or a[4]:
-            entry.others.add(by_org or a[4])
-    return named, without_state
-
-
-def _accumulate(v: View, named: dict[int, dict[str, _Named]]) -> tuple[dict[tuple[str, str], _EdgeAcc], LeftOut]:
-    acc: dict[tuple[str, str], _EdgeAcc] = {}
-    unattributed = no_receiver = same = 0
-    for iid, inc in v.incidents.items():
-        states = named.get(iid)
-        if not states:
-            unattributed += 1
-            continue
-        receivers = {r[1] for r in v.receivers.get(iid, ()) if r[1]}
-        if not receivers:
-            no_receiver += 1
-            continue
-        intensity, when = inc[2], inc[3] or inc[4]
-        key = (-(intensity or 0), -when.toordinal(), iid)
-        paired = False
-        for source, entry in states.items():
-            for target in receivers:
-                if source == target:
-                    continue
-                paired = True
-                e = acc.get((source, target))
-                if e is None:
-                    e = acc[(source, target)] = _EdgeAcc()
-                e.keys.append(key)
-                e.attributions += entry.count
-                e.states |= entry.states
-                if entry.others:
-                    e.others |= entry.others
-                if intensity is not None:
-                    e.intensity_sum += intensity
-                    e.intensity_n += 1
-                    e.intensity_max = max(e.intensity_max, intensity)
-                e.first, e.last = min(e.first, when), max(e.last, when)
-        same += not paired
-    return acc, LeftOut(v.undated, unattributed, no_receiver, same, 0)
-
-
-def dyad_graph(data: Data, flt: DyadFilter | None = None) -> tuple[nx.DiGraph, LeftOut]:
+def dyad_graph(data: Data | Record, flt: DyadFilter | None = None) -> tuple[nx.DiGraph, LeftOut]:
     """The directed network of the incidents in view. Edge attributes: ``weight`` (incidents), ``incidents``
     (their ids), ``attributions``, ``states`` and ``others`` (the attributing parties), ``intensity_sum``,
-    ``assessed``, ``intensity_max``, ``first`` and ``last`` (incident dates) and ``examples``."""
+    ``assessed``, ``intensity_max``, ``first`` and ``last`` (incident dates) and ``examples``.
+
+    Computed on the record as columns (:mod:`accord.analytics.columns`); tests/analytics/dyads_reference.py
+    computes the same graph row by row, and a test compares the two on random records."""
     flt = (flt or DyadFilter()).check()
-    v = view(data, flt)
-    named, without_state = _named(data, v, flt)
-    acc, left = _accumulate(v, named)
-    left = replace(left, attributions_without_state=without_state)
+    r = data if isinstance(data, Record) else Record(data)
+    width = r.width
+    kept, matches, undated = _in_view(r, flt)
+    # attributions in view, per (incident, attributed state): the entries
+    at = r.incident_at(r.att_incident)
+    seen = lookup(kept, at, False)
+    if flt.attributed_by == "government":
+        seen &= (r.att_by >= 0) | (r.att_org >= 0)
+    without_state = int(np.count_nonzero(seen & (r.att_state < 0)))
+    seen &= r.att_state >= 0
+    entry_of = at[seen] * width + r.att_state[seen]
+    entries, entry_index, per_entry = np.unique(entry_of, return_inverse=True, return_counts=True)
+    entry_incident, entry_state = entries // width, entries % width
+    # receiver states of the incidents in view (matching the filter)
+    place = r.incident_at(r.receiver_incident)
+    aimed = matches & (r.receiver_state >= 0)
+    targets = distinct(place[aimed] * width + r.receiver_state[aimed])
+    target_incident, target_state = targets // width, targets % width
+    owner, found = expand(target_incident, entry_incident)
+    target = target_state[found]
+    paired = target != entry_state[owner]
+    owner, target = owner[paired], target[paired]
+    # what could not be used
+    named = np.zeros(len(kept), bool)
+    named[entry_incident] = True
+    aimed_at = np.zeros(len(kept), bool)
+    aimed_at[target_incident] = True
+    in_pairs = np.zeros(len(kept), bool)
+    in_pairs[entry_incident[owner]] = True
+    left = LeftOut(
+        undated=undated,
+        unattributed=int(np.count_nonzero(kept & ~named)),
+        no_receiver_state=int(np.count_nonzero(kept & named & ~aimed_at)),
+        same_state=int(np.count_nonzero(kept & named & aimed_at & ~in_pairs)),
+        attributions_without_state=without_state,
+    )
+    # one row per (source, target, incident), grouped by edge in the order the incidents were read
+    source, incident = entry_state[owner], entry_incident[owner]
+    edge = source * width + target
+    order = np.lexsort((incident, edge))
+    edge, source, target, incident, owner = edge[order], source[order], target[order], incident[order], owner[order]
+    starts = runs(edge)
+    intensity = r.intensity[incident]
+    assessed = ~np.isnan(intensity)
+    scored = np.where(assessed, intensity, 0.0)
+    when = np.where(r.start != NONE, r.start, r.disclosure)[incident]
+    parties = _parties(r, seen, entry_index, owner, edge, width)
+    ids = r.incident_id[incident]
+    best = np.lexsort((ids, -when, -scored, edge))  # most intense, then most recent, then lowest id
     g: nx.DiGraph = nx.DiGraph()
-    for (source, target), e in sorted(acc.items()):
-        g.add_edge(
-            source,
-            target,
-            weight=len(e.keys),
-            incidents=[k[2] for k in e.keys],
-            attributions=e.attributions,
-            states=e.states,
-            others=e.others,
-            intensity_sum=e.intensity_sum,
-            assessed=e.intensity_n,
-            intensity_max=e.intensity_max,
-            first=e.first,
-            last=e.last,
-            examples=[k[2] for k in heapq.nsmallest(EXAMPLES, e.keys)],
+    rows = []
+    for k, start in enumerate(starts.tolist()):
+        end = int(starts[k + 1]) if k + 1 < len(starts) else len(edge)
+        states, others = parties.get(int(edge[start]), (set(), set()))
+        rows.append(
+            (
+                r.states.values[source[start]],
+                r.states.values[target[start]],
+                {
+                    "weight": end - start,
+                    "incidents": ids[start:end].tolist(),
+                    "attributions": int(per_entry[owner[start:end]].sum()),
+                    "states": states,
+                    "others": others,
+                    "intensity_sum": int(scored[start:end].sum()),
+                    "assessed": int(assessed[start:end].sum()),
+                    "intensity_max": int(scored[start:end].max()),
+                    "first": dt.date.fromordinal(int(when[start:end].min())),
+                    "last": dt.date.fromordinal(int(when[start:end].max())),
+                    "examples": ids[best[start : min(end, start + EXAMPLES)]].tolist(),
+                },
+            )
         )
-    g.graph["incidents_in_view"] = len(v.incidents)
+    rows.sort(key=lambda row: (row[0], row[1]))
+    g.add_edges_from(rows)
+    g.graph["incidents_in_view"] = int(np.count_nonzero(kept))
     return g, left
+
+
+def _parties(
+    r: Record, seen: np.ndarray, entry_index: np.ndarray, owner: np.ndarray, edge: np.ndarray, width: int
+) -> dict[int, tuple[set[str], set[str]]]:
+    """Per edge: the states, and the other parties (organisations, companies), whose attributions in view name its
+    source for one of its incidents."""
+    by, org, company = r.att_by[seen], r.att_org[seen], r.att_company[seen]
+    party = np.where(by >= 0, by, np.where(org >= 0, width + org, np.where(company >= 0, width + company, NONE)))
+    has = party >= 0
+    size = width + len(r.organisations.values)  # party codes: states, then organisations and companies
+    per_entry = distinct(entry_index[has] * size + party[has])
+    rows_of_entry = np.argsort(owner, kind="stable")
+    where, found = expand(owner[rows_of_entry], per_entry // size)
+    pairs = distinct(edge[rows_of_entry][found] * size + per_entry[where] % size)
+    edges, codes = pairs // size, pairs % size
+    names = np.array([*r.states.values, *([None] * (width - len(r.states.values))), *r.organisations.values], object)
+    out: dict[int, tuple[set[str], set[str]]] = {}
+    starts = runs(edges)
+    for k, start in enumerate(starts.tolist()):
+        end = int(starts[k + 1]) if k + 1 < len(starts) else len(edges)
+        cut = int(np.searchsorted(codes[start:end], width)) + start  # states first: their codes are below width
+        out[int(edges[start])] = (set(names[codes[start:cut]].tolist()), set(names[codes[cut:end]].tolist()))
+    return out
 
 
 def _edge(g: nx.DiGraph, source: str, target: str) -> Edge:
@@ -639,7 +514,7 @@ def report(g: nx.DiGraph, left: LeftOut, flt: DyadFilter) -> DyadReport:
     return DyadReport(flt, summary, edges, _nodes(g), left)
 
 
-def dyads(data: Data, flt: DyadFilter | None = None) -> DyadReport:
+def dyads(data: Data | Record, flt: DyadFilter | None = None) -> DyadReport:
     """The dyad network of the data under the filter, as edges (top dyads first), node measures and counts."""
     flt = (flt or DyadFilter()).check()
     g, left = dyad_graph(data, flt)
@@ -651,8 +526,7 @@ def dyads_of(session: Session, flt: DyadFilter | None = None) -> DyadReport:
     flt = (flt or DyadFilter()).check()
 
     def compute() -> DyadReport:
-        with quiet_gc():  # the network reads attributions only up to attributed_state (no dates, groups, forms)
-            return dyads(load(session, flt, responses=False, attribution_fields=6), flt)
+        return dyads(record_of(session), flt)
 
     return memo(session, ("dyads", flt), compute)
 

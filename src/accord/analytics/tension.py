@@ -51,7 +51,21 @@ import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from accord.analytics.dyads import FIRST_YEAR, LAST_YEAR, Data, load, memo, quiet_gc
+from accord.analytics.columns import (
+    NONE,
+    Data,
+    Record,
+    distinct,
+    expand,
+    lengths,
+    lookup,
+    memo,
+    quiet_gc,
+    record_of,
+    runs,
+    span,
+)
+from accord.analytics.dyads import FIRST_YEAR, LAST_YEAR
 from accord.core.errors import Invalid, Problem
 from accord.directory.models import State
 from accord.norms.models import Commitment
@@ -145,64 +159,12 @@ class TensionLeftOut:
     non_state_responses: int = 0  # by an organisation, or against no state
 
 
-# The record is read as columns (numpy arrays of small integer codes, day numbers and weights): at 100,000
-# incidents and 300,000 attributions, grouping by sorting arrays takes tens of milliseconds where dictionaries
-# keyed by tuples take a second. tests/analytics/tension_reference.py computes the same events row by row with
-# dictionaries; a test compares the two on random records.
+# The events are computed on the record as columns (accord.analytics.columns): grouping by sorting arrays.
+# tests/analytics/tension_reference.py computes the same events row by row with dictionaries; a test compares the
+# two on random records.
 
 KINDS = ("operation", "attribution", "response", "de-escalation")
-_NONE = -1  # no code, no day
 _LATE = np.iinfo(np.int64).max  # an undated attribution sorts after every dated one
-
-
-class _Codes:
-    """Consecutive small integers for values (state codes, labels); ``-1`` for None."""
-
-    def __init__(self) -> None:
-        self.index: dict[Any, int] = {None: _NONE}
-        self.values: list[Any] = []
-
-    def _new(self, value: Any) -> int:
-        code = self.index[value] = len(self.values)
-        self.values.append(value)
-        return code
-
-    def of(self, column: Sequence[Any]) -> np.ndarray:
-        for value in set(column).difference(self.index):
-            self._new(value)
-        return np.fromiter(map(self.index.__getitem__, column), np.int64, len(column))
-
-    def value(self, code: int) -> Any:
-        return None if code < 0 else self.values[code]
-
-
-def _days(column: Sequence[Any]) -> np.ndarray:
-    """Day numbers (proleptic ordinals) of dates, or of ISO dates as SQLite returns them unparsed; -1 for None."""
-    known = {v: (v if isinstance(v, dt.date) else dt.date.fromisoformat(v)).toordinal() for v in set(column) - {None}}
-    known[None] = _NONE
-    return np.fromiter(map(known.__getitem__, column), np.int64, len(column))
-
-
-def _columns(rows: Sequence[Sequence[Any]], width: int) -> list[Sequence[Any]]:
-    return list(zip(*rows, strict=True)) if rows else [()] * width
-
-
-def _ints(column: Sequence[Any]) -> np.ndarray:
-    """Integers (ids), -1 for None."""
-    found = np.array(column, dtype=np.float64)  # None becomes NaN
-    return np.where(np.isnan(found), _NONE, found).astype(np.int64)
-
-
-def _runs(keys: np.ndarray) -> np.ndarray:
-    """Where each run of equal values starts in the sorted ``keys``."""
-    return np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]]) if len(keys) else np.zeros(0, np.int64)
-
-
-def _span(*days: np.ndarray) -> tuple[int, int]:
-    """The first day and the number of days from it to the last (1 when there is none)."""
-    dated = [d[d != _NONE] for d in days]
-    found = np.concatenate(dated) if dated else np.zeros(0, np.int64)
-    return (int(found.min()), int(found.max() - found.min()) + 1) if len(found) else (0, 1)
 
 
 @dataclass
@@ -227,65 +189,30 @@ def _part(kind: int, **columns: Any) -> _Part:
     return _Part(kind, **full)
 
 
-class _Record:
-    """The rows of a :class:`Data` as columns, with the codes they share."""
-
-    def __init__(self, data: Data) -> None:
-        self.states, self.labels = _Codes(), _Codes()
-        inc = _columns(data.incidents, 5)
-        self.incident_ids = _ints(inc[0])
-        self.incident_type = self.labels.of(inc[1])
-        intensity = np.array(inc[2], dtype=np.float64)  # None becomes NaN
-        self.intensity = np.where(np.isnan(intensity), UNASSESSED_INTENSITY, intensity)
-        disclosed, start = _days(inc[4]), _days(inc[3])
-        self.public = np.where(disclosed != _NONE, disclosed, start)  # disclosure, else start
-        self.position = np.full(int(self.incident_ids.max()) + 1 if len(inc[0]) else 1, _NONE, np.int64)
-        self.position[self.incident_ids] = np.arange(len(inc[0]))
-        rec = _columns(data.receivers, 2)
-        self.receiver_incident, self.receiver_state = _ints(rec[0]), self.states.of(rec[1])
-        att = _columns(data.attributions, 9)
-        self.att_id, self.att_incident = _ints(att[0]), _ints(att[1])
-        self.att_by, self.att_state = self.states.of(att[2]), self.states.of(att[5])
-        self.att_org, self.att_group = _Codes().of(att[3]), _Codes().of(att[7])
-        self.att_day, self.att_form = _days(att[6]), self.labels.of(att[8])
-        resp = _columns(data.responses, 7)
-        self.resp_id, self.resp_incident = _ints(resp[0]), _ints(resp[1])
-        self.resp_by, self.resp_against = self.states.of(resp[2]), self.states.of(resp[4])
-        self.resp_day, self.resp_type = _days(resp[5]), self.labels.of(resp[6])
-
-    def incident_at(self, ids: np.ndarray) -> np.ndarray:
-        """Positions of incident ids in the incident columns; -1 for an incident not loaded."""
-        inside = (ids >= 0) & (ids < len(self.position))
-        return np.where(inside, self.position[np.where(inside, ids, 0)], _NONE)
-
-
-def _operations(r: _Record, width: int) -> tuple[_Part, int]:
+def _operations(r: Record, width: int) -> tuple[_Part, int]:
     """An operation event per incident, attributed state and receiver state (and how many could not be dated)."""
-    targets = np.unique(r.receiver_incident[r.receiver_state >= 0] * width + r.receiver_state[r.receiver_state >= 0])
+    targets = distinct(r.receiver_incident[r.receiver_state >= 0] * width + r.receiver_state[r.receiver_state >= 0])
     target_incident, target_state = targets // width, targets % width
     named = r.att_state >= 0
     key = r.att_incident[named] * width + r.att_state[named]
-    day = np.where(r.att_day[named] == _NONE, _LATE, r.att_day[named])
+    day = np.where(r.att_day[named] == NONE, _LATE, r.att_day[named])
     order = np.lexsort((day, key))
-    first = order[_runs(key[order])]  # the first (dated) attribution of each incident and attributed state
+    first = order[runs(key[order])]  # the first (dated) attribution of each incident and attributed state
     incident, state = key[first] // width, key[first] % width
-    ascribed = np.where(day[first] == _LATE, _NONE, day[first])
+    ascribed = np.where(day[first] == _LATE, NONE, day[first])
     place = r.incident_at(incident)
-    public = (
-        np.where(place >= 0, r.public[np.maximum(place, 0)], _NONE) if len(r.public) else np.full_like(place, _NONE)
-    )
-    when = np.where(public == _NONE, ascribed, np.where(ascribed == _NONE, public, np.maximum(public, ascribed)))
-    lo = np.searchsorted(target_incident, incident, "left")
-    count = np.searchsorted(target_incident, incident, "right") - lo
-    count[place < 0] = 0
-    owner = np.repeat(np.arange(len(incident)), count)
-    target = target_state[np.arange(len(owner)) - np.repeat(np.cumsum(count) - count, count) + np.repeat(lo, count)]
+    known = place >= 0
+    disclosed, started = lookup(r.disclosure, place, NONE), lookup(r.start, place, NONE)
+    public = np.where(disclosed != NONE, disclosed, started)
+    when = np.where(public == NONE, ascribed, np.where(ascribed == NONE, public, np.maximum(public, ascribed)))
+    owner, found = expand(target_incident, np.where(known, incident, NONE))
+    target = target_state[found]
     aimed = target != state[owner]
     owner, target = owner[aimed], target[aimed]
     elsewhere = np.zeros(len(incident), bool)
     elsewhere[owner] = True  # aimed at a state other than the attributed one
-    undated = int(np.count_nonzero(elsewhere & (when == _NONE)))
-    dated = when[owner] != _NONE
+    undated = int(np.count_nonzero(elsewhere & (when == NONE)))
+    dated = when[owner] != NONE
     owner, target = owner[dated], target[dated]
     at = place[owner]
     part = _part(
@@ -294,7 +221,7 @@ def _operations(r: _Record, width: int) -> tuple[_Part, int]:
         by=state[owner],
         towards=target,
         day=when[owner],
-        weight=r.intensity[at],
+        weight=np.where(np.isnan(r.intensity[at]), UNASSESSED_INTENSITY, r.intensity[at]),
         incident=incident[owner],
         joint=False,
         ref=incident[owner],
@@ -303,18 +230,18 @@ def _operations(r: _Record, width: int) -> tuple[_Part, int]:
     return part, undated
 
 
-def _attributions(r: _Record, width: int) -> tuple[_Part, int, int]:
+def _attributions(r: Record, width: int) -> tuple[_Part, int, int]:
     """An attribution event per act (see the module docstring), with the undated and non-state counts."""
     between = (r.att_by >= 0) & (r.att_state >= 0)
     non_state = int(np.count_nonzero(~between))
     acts = between & (r.att_by != r.att_state)
-    undated = int(np.count_nonzero(acts & (r.att_day == _NONE)))
-    acts &= r.att_day != _NONE
+    undated = int(np.count_nonzero(acts & (r.att_day == NONE)))
+    acts &= r.att_day != NONE
     groups = int(r.att_group.max(initial=0)) + 1
     member = (r.att_group >= 0) & ((r.att_by >= 0) | (r.att_org >= 0))
     party = np.where(r.att_by >= 0, r.att_by, width + r.att_org)[member]  # a state, or an organisation
-    parties_width = width + int(r.att_org.max(initial=_NONE)) + 1
-    parties = np.unique(r.att_group[member] * parties_width + party) // parties_width
+    parties_width = width + int(r.att_org.max(initial=NONE)) + 1
+    parties = distinct(r.att_group[member] * parties_width + party) // parties_width
     joint_group = np.bincount(parties, minlength=groups) > 1
     by, state, day, group, form = (
         r.att_by[acts],
@@ -323,17 +250,17 @@ def _attributions(r: _Record, width: int) -> tuple[_Part, int, int]:
         r.att_group[acts],
         r.att_form[acts],
     )
-    first_day, days = _span(day)
+    first_day, days = span(day)
     labels = len(r.labels.values)
     within = np.where(group >= 0, group, groups + form * days + (day - first_day))
     key = (by * width + state) * (groups + labels * days) + within
-    starts = _runs(np.sort(key))
+    starts = runs(np.sort(key))
     first = np.lexsort((r.att_id[acts], day, key))[starts]  # earliest day, then lowest id
     weights = np.array([ATTRIBUTION_WEIGHTS.get(v, 1.0) for v in r.labels.values] or [1.0])
     rank = np.argsort(np.argsort(np.array(r.labels.values or [""], dtype=object)))
     heaviest = np.lexsort((rank[form], -weights[form], key))[starts]  # then the first form by name
     joint = (group[first] >= 0) & joint_group[np.maximum(group[first], 0)]
-    records = np.diff(np.r_[starts, len(key)])
+    records = lengths(starts, len(key))
     part = _part(
         1,
         what=form[heaviest],
@@ -349,18 +276,18 @@ def _attributions(r: _Record, width: int) -> tuple[_Part, int, int]:
     return part, undated, non_state
 
 
-def _responses(r: _Record, width: int) -> tuple[_Part, int, int]:
+def _responses(r: Record, width: int) -> tuple[_Part, int, int]:
     """A response (or de-escalating capacity-building) event per measure: one per type and day."""
     between = (r.resp_by >= 0) & (r.resp_against >= 0)
     non_state = int(np.count_nonzero(~between))
     acts = between & (r.resp_by != r.resp_against)
-    undated = int(np.count_nonzero(acts & (r.resp_day == _NONE)))
-    acts &= r.resp_day != _NONE
+    undated = int(np.count_nonzero(acts & (r.resp_day == NONE)))
+    acts &= r.resp_day != NONE
     by, against, day, kind_of = r.resp_by[acts], r.resp_against[acts], r.resp_day[acts], r.resp_type[acts]
-    first_day, days = _span(day)
+    first_day, days = span(day)
     labels = len(r.labels.values)
     key = ((by * width + against) * labels + kind_of) * days + (day - first_day)
-    starts = _runs(np.sort(key))
+    starts = runs(np.sort(key))
     first = np.lexsort((r.resp_id[acts], key))[starts]
     values = r.labels.values
     weights = np.array(
@@ -378,7 +305,7 @@ def _responses(r: _Record, width: int) -> tuple[_Part, int, int]:
         incident=r.resp_incident[acts][first],
         joint=False,
         ref=r.resp_id[acts][first],
-        incidents=np.diff(np.r_[starts, len(key)]),
+        incidents=lengths(starts, len(key)),
     )
     part.kind = np.where(calming[kind_of[first]], 3, 2)  # type: ignore[assignment]
     return part, undated, non_state
@@ -388,9 +315,10 @@ class PairEvents(Mapping[tuple[str, str], list[Event]]):
     """Every pair's events, held as columns: ``events[pair]`` gives one pair's :class:`Event` list (made when asked
     for), :meth:`indices` every pair's index at a date in one pass."""
 
-    def __init__(self, r: _Record, parts: Sequence[_Part], instruments: Sequence[str]) -> None:
-        states = r.states.values
-        self._states, self._labels, self._instruments = states, r.labels.values, list(instruments)
+    def __init__(
+        self, states: Sequence[str], labels: Sequence[str], parts: Sequence[_Part], instruments: Sequence[str]
+    ) -> None:
+        self._states, self._labels, self._instruments = list(states), list(labels), list(instruments)
         cols = {
             name: np.concatenate([np.broadcast_to(np.asarray(getattr(p, name)), (len(p.day),)) for p in parts])
             for name in ("kind", "what", "by", "towards", "day", "weight", "incident", "joint", "ref", "incidents")
@@ -456,30 +384,31 @@ def _ref(kind: str, what: str, ref: int, instruments: Sequence[str]) -> str:
     return f"{prefix}:{ref}"
 
 
-def events(data: Data, agreements: Iterable[Agreement] = ()) -> tuple[PairEvents, TensionLeftOut]:
+def events(data: Data | Record, agreements: Iterable[Agreement] = ()) -> tuple[PairEvents, TensionLeftOut]:
     """Every pair's events and what was left out."""
-    r = _Record(data)
+    r = data if isinstance(data, Record) else Record(data)
     found = list(agreements)
-    by, towards = r.states.of([g.a for g in found]), r.states.of([g.b for g in found])
-    agreement = r.labels.of(["agreement"])[0]
-    width = max(len(r.states.values), 1)
+    states = r.states.copy()  # the record may be shared: agreements may name states it does not hold
+    by, towards = states.of([g.a for g in found]), states.of([g.b for g in found])
+    width = max(len(states.values), 1)
     ops, undated_ops = _operations(r, width)
     atts, undated_atts, non_state_atts = _attributions(r, width)
     resps, undated_resps, non_state_resps = _responses(r, width)
+    labels = [*r.labels.values, "agreement"]
     deals = _part(
         3,
-        what=agreement,
+        what=len(labels) - 1,
         by=by,
         towards=towards,
         day=np.array([g.date.toordinal() for g in found], np.int64),
         weight=-DEESCALATION_WEIGHTS["agreement"],
-        incident=_NONE,
+        incident=NONE,
         joint=False,
         ref=np.arange(len(found)),
         incidents=1,
     )
     left = TensionLeftOut(undated_ops, undated_atts, undated_resps, non_state_atts, non_state_resps)
-    return PairEvents(r, [ops, atts, resps, deals], [g.code for g in found]), left
+    return PairEvents(states.values, labels, [ops, atts, resps, deals], [g.code for g in found]), left
 
 
 # ---------------------------------------------------------------- result shapes
@@ -683,7 +612,7 @@ def events_of(session: Session) -> tuple[PairEvents, TensionLeftOut]:
 
     def compute() -> tuple[PairEvents, TensionLeftOut]:
         with quiet_gc():
-            return events(load(session, lean=True), agreements_of(session))
+            return events(record_of(session), agreements_of(session))
 
     return memo(session, ("tension-events",), compute)
 
