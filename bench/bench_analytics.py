@@ -145,7 +145,7 @@ def bench_pages(engine: Any, requests: int) -> list[dict[str, Any]]:
     for url, what in PAGES:
 
         def get(url: str = url) -> int:
-            dy.clear_memo()  # cold: every request computes (a repeated request would be answered from the memo)
+            cl.clear_memo()  # cold: every request computes (a repeated request would be answered from the memo)
             response = client.get(url)
             assert response.status_code == 200, (url, response.status_code, response.text[:300])
             return len(response.content)
@@ -273,7 +273,7 @@ def bench_compute(engine: Any, repeat: int) -> list[dict[str, Any]]:
     def run(fn: Callable[[Any], Any], cold: bool) -> Callable[[], Any]:
         def call() -> Any:
             if cold:
-                dy.clear_memo()
+                cl.clear_memo()
             with sessions() as session:
                 return fn(session)
 

@@ -10,7 +10,9 @@ import io
 from typing import Any
 
 import pytest
+from sqlalchemy import event
 
+from accord.analytics import columns as cl
 from accord.analytics import dyads as dy
 from accord.analytics import tension as tn
 from accord.analytics.dyads import Att, Data, Inc, Rec, Resp
@@ -210,17 +212,42 @@ def test_index_reads_the_database(session: Any, unique: str) -> None:
 
 def test_results_are_remembered_until_the_record_changes(session: Any, unique: str) -> None:
     """The events are computed once per state of the record: the same object while nothing changes, computed
-    anew as soon as a record is added (even uncommitted, in this session), and the dyad network likewise."""
+    anew as soon as a record is added (even uncommitted, in this session), and the dyad network and the columns
+    both read likewise."""
+    columns = cl.record_of(session)
     first = tn.events_of(session)
-    assert tn.events_of(session) is first
+    assert tn.events_of(session) is first and cl.record_of(session) is columns
     network = dy.dyads_of(session)
     assert dy.dyads_of(session) is network
     insert(session, unique)
     changed = tn.events_of(session)
     assert changed is not first and ("LI", "MC") in changed[0]
-    assert dy.dyads_of(session) is not network
-    dy.clear_memo()
+    assert dy.dyads_of(session) is not network and cl.record_of(session) is not columns
+    cl.clear_memo()
     assert tn.events_of(session) is not changed
+
+
+def test_fingerprint_is_asked_once_until_the_session_changes(session: Any, unique: str) -> None:
+    """The memo's fingerprint is kept in the session: asked again it runs no query, unless the session has
+    changes (pending or flushed) or a new transaction began."""
+    statements: list[str] = []
+    engine = session.get_bind()
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        first = cl.fingerprint(session)
+        asked = len(statements)
+        assert asked == 5 and cl.fingerprint(session) == first and len(statements) == asked
+        session.add(Incident(slug=f"fp-{unique}", name="Constructed", operation_type="espionage"))  # not flushed
+        assert cl.fingerprint(session) != first and len(statements) > asked
+        session.rollback()
+        asked = len(statements)
+        assert cl.fingerprint(session) == first and len(statements) == asked + 5
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
 
 
 def test_agreements_need_exactly_two_states(session: Any, unique: str) -> None:

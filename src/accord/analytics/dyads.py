@@ -54,7 +54,7 @@ import numpy as np
 from sqlalchemy import ColumnElement, extract, func, or_, select
 from sqlalchemy.orm import Session
 
-from accord.analytics.columns import (  # noqa: F401  (clear_memo and memo: used through this module too)
+from accord.analytics.columns import (
     NONE,
     Att,
     Data,
@@ -62,7 +62,6 @@ from accord.analytics.columns import (  # noqa: F401  (clear_memo and memo: used
     Rec,
     Record,
     Resp,
-    clear_memo,
     distinct,
     expand,
     lookup,

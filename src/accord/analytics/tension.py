@@ -608,7 +608,7 @@ def agreements_of(session: Session) -> list[Agreement]:
 
 def events_of(session: Session) -> tuple[PairEvents, TensionLeftOut]:
     """Every pair's events from the database (receivers, attributions, responses and bilateral agreements),
-    remembered while the record is unchanged (:func:`accord.analytics.dyads.memo`)."""
+    remembered while the record is unchanged (:func:`accord.analytics.columns.memo`)."""
 
     def compute() -> tuple[PairEvents, TensionLeftOut]:
         with quiet_gc():

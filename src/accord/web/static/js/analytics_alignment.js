@@ -1,21 +1,18 @@
 // Alignment (/analytics/alignment) and consensus (/analytics/consensus) charts, drawn with the vendored Chart.js:
 // the blocs as a bubble chart of the 2-D embedding (one colour per bloc, one bubble per group of states with
 // identical commitments), one state's similarity to its closest partners year by year, and support per provision.
-// The figures come from the page's <script type="application/json"> block.
+// The figures come from the page's <script type="application/json"> block; the setup shared with the other
+// charts (window.AccordCharts) from /static/js/charts.js.
 "use strict";
 (function () {
-  var NAVY = "#1f3a5f";
-  var GOLD = "#b07d12";
+  var charts = window.AccordCharts;
+  if (!charts) { return; }
+  var make = charts.make;
+  var NAVY = charts.colors.navy;
+  var GOLD = charts.colors.gold;
   var LIGHT = "#c9d3df";
   // colour-blind-safe palette (Okabe–Ito, darkened where needed for contrast on white)
   var PALETTE = ["#1f3a5f", "#b5473a", "#2e7d5b", "#b07d12", "#6b5b95", "#0072b2", "#cc79a7", "#56606e"];
-
-  function make(id, config) {
-    var canvas = document.getElementById(id);
-    if (!canvas || typeof Chart === "undefined") { return null; }
-    config.options = Object.assign({ maintainAspectRatio: false, animation: false }, config.options || {});
-    return new Chart(canvas, config);
-  }
 
   function colour(bloc) { return PALETTE[(bloc - 1) % PALETTE.length]; }
 
@@ -115,20 +112,9 @@
     });
   }
 
-  function draw() {
-    var node = document.getElementById("alignment-chart-data");
-    if (node) {
-      var data = JSON.parse(node.textContent);
-      blocs(data.blocs);
-      time(data.time);
-    }
-    node = document.getElementById("consensus-chart-data");
-    if (node) { support(JSON.parse(node.textContent)); }
-  }
-
-  if (document.readyState === "loading") {
-    document.addEventListener("DOMContentLoaded", draw);
-  } else {
-    draw();
-  }
+  charts.whenReady("alignment-chart-data", function (data) {
+    blocs(data.blocs);
+    time(data.time);
+  });
+  charts.whenReady("consensus-chart-data", support);
 })();
