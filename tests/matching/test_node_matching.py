@@ -4,6 +4,7 @@ warning lists suppress benign values; and the ``accord match`` command (files, a
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import uuid
 from pathlib import Path
@@ -134,6 +135,54 @@ def test_a_failing_job_stays_pending_and_is_not_claimed_twice_in_one_pass(app, e
         job = s.scalars(select(jobs.MatchJob).where(jobs.MatchJob.collection_id == hub.collection)).one()
         assert job.done_at is None and job.attempts == 1 and "store unreachable" in (job.result or "")
         job.done_at = job.claimed_at  # leave nothing for later tests' workers to retry
+
+
+def test_an_indicators_job_commits_batch_by_batch_and_resumes(app, engine, unique, monkeypatch):
+    """A re-match of the store commits each batch (here one observed-data per transaction) with the job's
+    progress; when a batch fails, what was committed stays, and the retry resumes after the last good batch."""
+    hub = make_hub(app, engine, unique)
+    ours = [observed(f"45.78.9.{k}") for k in range(1, 6)]
+    for objects in ours:  # one by one: stored in this order
+        post(hub, objects)
+    work(hub)
+    found = indicator(9, pattern="[ipv4-addr:value ISSUBSET '45.78.9.0/24']")
+    post(hub, [found])
+    ids = [objects[0]["id"] for objects in ours]
+    real = service.match_and_record
+
+    def failing(session: Any, batches: Any, **kw: Any) -> Any:
+        batches = list(batches)
+        if any(o.id == ids[2] for b in batches for o in b):
+            raise RuntimeError("worker lost its database connection")
+        return real(session, batches, **kw)
+
+    factory = make_sessionmaker(engine)
+    monkeypatch.setattr(service, "match_and_record", failing)
+    jobs.run_pending(factory, worker="test", warning_lists=WarningLists("none"), batch=1)
+    with unit_of_work(factory) as s:
+        mine = (jobs.MatchJob.collection_id == hub.collection, jobs.MatchJob.kind == "indicators")
+        job = s.scalars(select(jobs.MatchJob).where(*mine)).one()
+        assert job.done_at is None and "lost its database connection" in (job.result or "")
+        assert job.progress is not None
+        job_id, claimed_at = job.id, job.claimed_at
+    assert sightings(engine)[found["id"]].count == 2  # the two batches before the failure were committed
+
+    seen: list[str] = []
+
+    def watching(session: Any, batches: Any, **kw: Any) -> Any:
+        batches = list(batches)
+        seen.extend(o.id for b in batches for o in b)
+        return real(session, batches, **kw)
+
+    monkeypatch.setattr(service, "match_and_record", watching)
+    later = claimed_at + jobs.LEASE + dt.timedelta(seconds=1)  # the failed claim's lease has run out
+    jobs.run_pending(factory, worker="test", now=later, warning_lists=WarningLists("none"), batch=1)
+    with unit_of_work(factory) as s:
+        job = s.get(jobs.MatchJob, job_id)
+        assert job is not None and job.done_at is not None and job.attempts == 2
+        assert json.loads(job.result or "{}")["observations"] == len(seen)
+    assert ids[2] in seen and ids[0] not in seen and ids[1] not in seen  # resumed after the last good batch
+    assert sightings(engine)[found["id"]].count == 5  # nothing counted twice
 
 
 # ---------------------------------------------------------------- accord match

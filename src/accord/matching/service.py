@@ -171,17 +171,21 @@ def _observed_data() -> Any:
     )
 
 
+def observation_batch(session: Session, *, after: int = 0, batch: int = BATCH) -> tuple[list[Observation], int] | None:
+    """The next ``batch`` stored observed-data (latest versions) after the stored object ``after`` (in storage
+    order), each with its SCOs from the same collection, and the last stored object read; None when none is left."""
+    rows = session.execute(_observed_data().where(StixObject.id > after).order_by(StixObject.id).limit(batch)).all()
+    if not rows:
+        return None
+    return _observations(session, [(coll, body) for _, coll, body in rows]), rows[-1][0]
+
+
 def stored_observations(session: Session, *, batch: int = BATCH) -> Iterator[list[Observation]]:
     """The hub's observed-data (latest versions), in batches, each with its SCOs from the same collection."""
     last_id = 0
-    while True:
-        rows = session.execute(
-            _observed_data().where(StixObject.id > last_id).order_by(StixObject.id).limit(batch)
-        ).all()
-        if not rows:
-            return
-        last_id = rows[-1][0]
-        yield _observations(session, [(coll, body) for _, coll, body in rows])
+    while found := observation_batch(session, after=last_id, batch=batch):
+        observations, last_id = found
+        yield observations
 
 
 def observations_by_id(session: Session, collection_id: str, stix_ids: Sequence[str]) -> list[Observation]:
