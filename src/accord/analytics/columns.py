@@ -232,6 +232,12 @@ def distinct(values: np.ndarray) -> np.ndarray:
     return found[runs(found)]
 
 
+def spans(keys: np.ndarray) -> Iterator[tuple[int, int]]:
+    """(start, end) of each run of equal values in the sorted ``keys``."""
+    starts = runs(keys).tolist()
+    yield from zip(starts, [*starts[1:], len(keys)][: len(starts)], strict=True)
+
+
 def lengths(starts: np.ndarray, size: int) -> np.ndarray:
     """The length of each run, given where the runs start in an array of ``size``."""
     return np.diff(np.r_[starts, size]).astype(np.int64)

@@ -68,7 +68,7 @@ from accord.analytics.columns import (
     memo,
     quiet_gc,
     record_of,
-    runs,
+    spans,
     years,
 )
 from accord.attribution import coalitions as co
@@ -393,7 +393,6 @@ def dyad_graph(data: Data | Record, flt: DyadFilter | None = None) -> tuple[nx.D
     edge = source * width + target
     order = np.lexsort((incident, edge))
     edge, source, target, incident, owner = edge[order], source[order], target[order], incident[order], owner[order]
-    starts = runs(edge)
     intensity = r.intensity[incident]
     assessed = ~np.isnan(intensity)
     scored = np.where(assessed, intensity, 0.0)
@@ -403,8 +402,7 @@ def dyad_graph(data: Data | Record, flt: DyadFilter | None = None) -> tuple[nx.D
     best = np.lexsort((ids, -when, -scored, edge))  # most intense, then most recent, then lowest id
     g: nx.DiGraph = nx.DiGraph()
     rows = []
-    for k, start in enumerate(starts.tolist()):
-        end = int(starts[k + 1]) if k + 1 < len(starts) else len(edge)
+    for start, end in spans(edge):
         states, others = parties.get(int(edge[start]), (set(), set()))
         rows.append(
             (
@@ -447,9 +445,7 @@ def _parties(
     edges, codes = pairs // size, pairs % size
     names = np.array([*r.states.values, *([None] * (width - len(r.states.values))), *r.organisations.values], object)
     out: dict[int, tuple[set[str], set[str]]] = {}
-    starts = runs(edges)
-    for k, start in enumerate(starts.tolist()):
-        end = int(starts[k + 1]) if k + 1 < len(starts) else len(edges)
+    for start, end in spans(edges):
         cut = int(np.searchsorted(codes[start:end], width)) + start  # states first: their codes are below width
         out[int(edges[start])] = (set(names[codes[start:cut]].tolist()), set(names[codes[cut:end]].tolist()))
     return out
