@@ -564,7 +564,7 @@ class TrendLeftOut:
 class TrendReport:
     filter: DyadFilter
     years: list[YearRow]
-    timing: co.Timing
+    timing: co.TimingSummary  # without the observations (see coalitions.TimingSummary)
     responses: list[ResponseRow]  # per operation type (most incidents first), then "all"
     left_out: TrendLeftOut
 
@@ -613,7 +613,7 @@ def _year_rows(v: View, data: Data, flt: DyadFilter) -> tuple[list[YearRow], int
     return rows, undated
 
 
-def _timing(v: View, data: Data, flt: DyadFilter) -> co.Timing:
+def _timing(v: View, data: Data, flt: DyadFilter) -> co.TimingSummary:
     inc = {i.id: i for i in data.incidents if i.id in v.matching}
     rows = [
         co.Row(
@@ -629,7 +629,7 @@ def _timing(v: View, data: Data, flt: DyadFilter) -> co.Timing:
         for a in data.attributions
         if a.incident_id in inc and (a.by_state or a.by_organisation)
     ]
-    return co.timing(rows, flt.year_from, flt.year_to)
+    return co.timing(rows, flt.year_from, flt.year_to).summary()
 
 
 def _response_row(kind: str, incidents: Sequence[Inc], responses: dict[int, list[Resp]]) -> ResponseRow:

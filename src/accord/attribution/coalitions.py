@@ -169,6 +169,19 @@ class YearTiming:
 
 
 @dataclass(frozen=True)
+class TimingSummary:
+    """A :class:`Timing` without its observations: the figures a trends report carries (one observation per party
+    and incident would be hundreds of thousands on a large node; ``/api/v1/attribution/timing`` lists them)."""
+
+    year_from: int | None
+    year_to: int | None
+    overall: Stats
+    parties: list[PartyTiming]
+    years: list[YearTiming]
+    undated: int  # first attributions of incidents with neither a disclosure nor a start date
+
+
+@dataclass(frozen=True)
 class Timing:
     year_from: int | None
     year_to: int | None
@@ -177,6 +190,9 @@ class Timing:
     years: list[YearTiming]
     observations: list[Observation]
     undated: int  # first attributions of incidents with neither a disclosure nor a start date
+
+    def summary(self) -> TimingSummary:
+        return TimingSummary(self.year_from, self.year_to, self.overall, self.parties, self.years, self.undated)
 
 
 # ---------------------------------------------------------------- small statistics
