@@ -17,7 +17,8 @@ from accord.analytics import dyads as dy
 from accord.analytics.dyads import Att, Data, DyadFilter, Inc, Rec, Resp
 from accord.attribution import coalitions as co
 from accord.core.errors import Invalid
-from accord.incidents.models import Attribution, Incident, IncidentReceiver, Response
+
+from .records import write
 
 D = dt.date
 
@@ -284,47 +285,12 @@ def test_responses_by_kind_of_operation() -> None:
 Y = 2097  # no other record is dated in these years
 
 
-def insert(session: Any, data: Data, unique: str) -> dict[int, int]:
-    """Write a scenario; returns scenario incident id → database id (flushed, never committed)."""
-    ids = {}
-    for inc in data.incidents:
-        row = Incident(
-            slug=f"dyads-{unique}-{inc.id}",
-            name=f"Constructed dyad incident {inc.id}",
-            operation_type=inc.operation_type,
-            intensity=inc.intensity,
-            start_date=inc.start_date,
-            disclosure_date=inc.disclosure_date,
-            date_precision=inc.date_precision,
-        )
-        row.receivers = [
-            IncidentReceiver(state_code=r.state_code, category=r.category, sector=r.sector)
-            for r in data.receivers
-            if r.incident_id == inc.id
-        ]
-        session.add(row)
-        session.flush()
-        ids[inc.id] = row.id
-    for a in data.attributions:
-        fields = a._asdict() | {"incident_id": ids[a.incident_id], "basis": "receiver_government"}
-        fields.pop("id")
-        if a.joint_group:
-            fields["joint_group"] = f"{a.joint_group}-{unique}"
-        session.add(Attribution(**fields))
-    for r in data.responses:
-        fields = r._asdict() | {"incident_id": ids[r.incident_id]}
-        fields.pop("id")
-        session.add(Response(**fields))
-    session.flush()
-    return ids
-
-
 PERIOD = DyadFilter(year_from=Y, year_to=Y + 3)
 
 
 def test_network_reads_the_database(session: Any, unique: str) -> None:
     before = dy.dyads_of(session, PERIOD)
-    ids = insert(session, scenario(Y), unique)
+    ids = write(session, scenario(Y), unique, "dyads")
     r = dy.dyads_of(session, PERIOD)
     assert edge_rows(r) == edge_rows(dy.dyads(scenario()))
     assert r.edges[0].examples == [ids[2], ids[1]] and (r.edges[0].first_year, r.edges[0].last_year) == (Y, Y + 1)
@@ -338,7 +304,7 @@ def test_network_reads_the_database(session: Any, unique: str) -> None:
 
 
 def test_trends_read_the_database(session: Any, unique: str) -> None:
-    insert(session, scenario(Y), unique)
+    write(session, scenario(Y), unique, "dyads")
     t = dy.trends_of(session, PERIOD)
     pure = dy.trends(scenario(Y), PERIOD)
     assert t.years == pure.years and t.responses == pure.responses

@@ -16,8 +16,10 @@ from accord.analytics import columns as cl
 from accord.analytics import dyads as dy
 from accord.analytics import tension as tn
 from accord.analytics.dyads import Att, Data, Inc, Rec, Resp
-from accord.incidents.models import Attribution, Incident, IncidentReceiver, Response
+from accord.incidents.models import Incident
 from accord.norms.models import Commitment, Instrument
+
+from .records import write
 
 AT = dt.date(2030, 1, 1)
 
@@ -158,33 +160,8 @@ DB_AT = dt.date(2095, 1, 1)  # no other record is dated near it
 
 
 def insert(session: Any, unique: str) -> None:
-    data, _ = record(DB_AT)
-    ids = {}
-    for inc in data.incidents:
-        row = Incident(
-            slug=f"tension-{unique}-{inc.id}",
-            name=f"Constructed tension incident {inc.id}",
-            operation_type=inc.operation_type,
-            intensity=inc.intensity,
-            disclosure_date=inc.disclosure_date,
-        )
-        row.receivers = [
-            IncidentReceiver(state_code=r.state_code, category=r.category, sector=r.sector)
-            for r in data.receivers
-            if r.incident_id == inc.id
-        ]
-        session.add(row)
-        session.flush()
-        ids[inc.id] = row.id
-    for a in data.attributions:
-        fields = a._asdict() | {"incident_id": ids[a.incident_id], "basis": "receiver_government"}
-        fields.pop("id")
-        fields["joint_group"] = a.joint_group and f"{a.joint_group}-{unique}"
-        session.add(Attribution(**fields))
-    for r in data.responses:
-        fields = r._asdict() | {"incident_id": ids[r.incident_id]}
-        fields.pop("id")
-        session.add(Response(**fields))
+    """The worked record (dated DB_AT) and its bilateral agreement."""
+    write(session, record(DB_AT)[0], unique, "tension")
     code = f"BILAT-{unique}"
     session.add(Instrument(code=code, name="Constructed bilateral agreement", kind="treaty"))
     session.flush()

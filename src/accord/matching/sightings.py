@@ -402,11 +402,16 @@ def _create(session: Session, batch: list[Match], missing: list[str], where: str
     node = where or (_default_where_sighted() if missing else "")
     created = [_new(indicator_id, node, first[indicator_id]) for indicator_id in missing]
     session.add_all(created)
+    _flush(session, "another batch recorded one of these indicators at the same moment; record again")
+    return created
+
+
+def _flush(session: Session, conflict: str) -> None:
+    """Flush; a unique-constraint race with a concurrent batch becomes a 409 ``conflict`` (record again)."""
     try:
         session.flush()
     except IntegrityError as exc:
-        raise Conflict("another batch recorded one of these indicators at the same moment; record again") from exc
-    return created
+        raise Conflict(conflict) from exc
 
 
 def _observe(
@@ -444,10 +449,7 @@ def _observe(
                 result.observations += 1
             else:
                 result.suppressed += 1
-    try:
-        session.flush()
-    except IntegrityError as exc:
-        raise Conflict("another batch recorded the same observed-data at the same moment; record again") from exc
+    _flush(session, "another batch recorded the same observed-data at the same moment; record again")
     return touched
 
 

@@ -18,17 +18,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.analytics import alignment as al
 from accord.analytics import consensus as cs
 from accord.core.errors import Invalid, Problem
-from accord.directory.models import Organisation
-from accord.norms.models import Instrument, Provision
 from accord.web import analytics_alignment_api as api
 from accord.web.deps import DbSession
-from accord.web.pages.common import render, state_names
+from accord.web.pages.common import organisations, provision_choices, render, state_names
 from accord.web.templating import query
 
 router = APIRouter()
@@ -95,8 +92,7 @@ class Form:
 
 def forums(session: Session) -> list[tuple[str, str]]:
     """(code, name) of every organisation, the UN first, then ``custom``."""
-    rows = session.execute(select(Organisation.code, Organisation.name).order_by(Organisation.code)).all()
-    ordered = sorted(rows, key=lambda r: (r[0] != cs.UN, r[0]))
+    ordered = sorted(organisations(session), key=lambda r: (r[0] != cs.UN, r[0]))
     return [(code, f"{code} — {name}") for code, name in ordered] + [(cs.CUSTOM, "Custom list of states")]
 
 
@@ -300,24 +296,6 @@ def _focus_context(
 # ---------------------------------------------------------------- consensus
 
 
-def provision_options(session: Session) -> list[dict[str, Any]]:
-    """Instruments with their provisions, for the package picker."""
-    instruments = session.execute(
-        select(Instrument.code, Instrument.name, Instrument.short_name).order_by(Instrument.code)
-    ).all()
-    provisions: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for inst, code, title in session.execute(
-        select(Provision.instrument_code, Provision.code, Provision.title).order_by(
-            Provision.instrument_code, Provision.position, Provision.id
-        )
-    ):
-        provisions[inst].append((f"{inst}/{code}", f"{code}: {title}"))
-    return [
-        {"code": code, "name": short or name, "provisions": provisions.get(code, [])}
-        for code, name, short in instruments
-    ]
-
-
 def consensus_chart(report: cs.ConsensusReport) -> dict[str, Any]:
     """Per provision: supporters, the supporters still needed, and the other members without recorded support."""
     return {
@@ -380,7 +358,7 @@ def consensus_page(request: Request, session: DbSession) -> HTMLResponse:
             "forum": the_forum,
             "forums": forums(session),
             "refs": set(refs),
-            "options": provision_options(session),
+            "options": provision_choices(session),
             "threshold": threshold,
             "method": method,
             "basis": basis,

@@ -13,16 +13,13 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from accord.analytics import briefs
 from accord.core.errors import Invalid, NotFound
-from accord.directory.models import Organisation
-from accord.norms.models import Instrument, Provision
 from accord.web.deps import DbSession
 from accord.web.pages.capacity import history_chart
-from accord.web.pages.common import render, state_names, user_of
+from accord.web.pages.common import organisations, provision_choices, render, state_names, user_of
 from accord.web.templating import query
 
 router = APIRouter()
@@ -52,27 +49,6 @@ def briefs_index(request: Request, session: DbSession) -> Response:
     return forum_form(request, session, {}, [], 200, index=True)
 
 
-def _forums(session: Session) -> list[tuple[str, str]]:
-    return [
-        (c, n) for c, n in session.execute(select(Organisation.code, Organisation.name).order_by(Organisation.code))
-    ]
-
-
-def _provisions(session: Session) -> list[dict[str, Any]]:
-    """Instruments with their provisions, for the forum brief's choice."""
-    instruments = {code: short or name for code, name, short in session.execute(
-        select(Instrument.code, Instrument.name, Instrument.short_name).order_by(Instrument.code))}  # fmt: skip
-    grouped: dict[str, list[tuple[str, str]]] = {code: [] for code in instruments}
-    rows = session.execute(
-        select(Provision.instrument_code, Provision.code, Provision.title).order_by(
-            Provision.instrument_code, Provision.position, Provision.id
-        )
-    )
-    for inst, code, title in rows:
-        grouped.setdefault(inst, []).append((f"{inst}/{code}", f"{code}. {title}"))
-    return [{"code": c, "name": n, "provisions": grouped[c]} for c, n in instruments.items() if grouped[c]]
-
-
 def forum_form(
     request: Request, session: Session, values: dict[str, Any], problems: list[Any], status: int, index: bool = False
 ) -> Response:
@@ -84,8 +60,8 @@ def forum_form(
             "values": values,
             "problems": problems,
             "errors": {p.field: p.reason for p in problems},
-            "forums": _forums(session),
-            "instruments": _provisions(session),
+            "forums": organisations(session),
+            "instruments": [i for i in provision_choices(session, ". ") if i["provisions"]],
             "thresholds": THRESHOLDS,
             "states": sorted(state_names(session).items(), key=lambda kv: kv[1]),
         },

@@ -38,9 +38,8 @@ from accord.capacity.models import (
 )
 from accord.core.errors import Invalid, NotFound, PreconditionFailed, Problem
 from accord.core.types import country_name
-from accord.directory.models import Organisation
 from accord.web.deps import DbSession
-from accord.web.pages.common import render, require_write, state_names, user_of
+from accord.web.pages.common import organisations, render, require_write, state_names, user_of
 from accord.web.templating import fmt_date, query
 
 router = APIRouter()
@@ -355,12 +354,6 @@ def _back(target: str, done: str, anchor: str) -> RedirectResponse:
 # ---------------------------------------------------------------- choices shown in forms
 
 
-def _organisations(session: Session) -> list[tuple[str, str]]:
-    return [
-        (c, n) for c, n in session.execute(select(Organisation.code, Organisation.name).order_by(Organisation.code))
-    ]
-
-
 def _choices(session: Session, names: dict[str, str]) -> dict[str, Any]:
     regions = sorted(set(service.region_names(session).values()))
     return {
@@ -373,7 +366,7 @@ def _choices(session: Session, names: dict[str, str]) -> dict[str, Any]:
         "frameworks": FRAMEWORKS,
         "regions": regions,
         "states": sorted(names.items(), key=lambda kv: kv[1]),
-        "organisations": _organisations(session),
+        "organisations": organisations(session),
         "today": service.today().isoformat(),
     }
 

@@ -10,12 +10,14 @@ from typing import Any, Literal
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from pydantic import BaseModel, ValidationError
+from sqlalchemy import select
 
 from accord.auth.roles import can
 from accord.core import records
 from accord.core.errors import Forbidden, InvalidCursor, Problem, Unauthorized
 from accord.core.records import Resource
 from accord.directory import service as directory
+from accord.norms.models import Instrument, Provision
 from accord.web.templating import query, templates
 
 PAGE_SIZE = 50
@@ -61,6 +63,28 @@ def state_names(session: Any) -> dict[str, str]:
 
 def org_codes(session: Any) -> list[str]:
     return [o.code for o in records.iter_records(session, directory.ORGANISATIONS)]
+
+
+def organisations(session: Any) -> list[tuple[str, str]]:
+    """(code, name) of every organisation, by code: the choices of forum and donor fields."""
+    return sorted((o.code, o.name) for o in records.iter_records(session, directory.ORGANISATIONS))
+
+
+def provision_choices(session: Any, separator: str = ": ") -> list[dict[str, Any]]:
+    """Every instrument (``code``, ``name``: its short name if any) with its provisions in order, each as
+    (``INSTRUMENT/CODE``, ``CODE`` + ``separator`` + title): the choices of the consensus finder and the forum
+    brief."""
+    provisions: dict[str, list[tuple[str, str]]] = {}
+    for inst, code, title in session.execute(
+        select(Provision.instrument_code, Provision.code, Provision.title).order_by(
+            Provision.instrument_code, Provision.position, Provision.id
+        )
+    ):
+        provisions.setdefault(inst, []).append((f"{inst}/{code}", f"{code}{separator}{title}"))
+    instruments = session.execute(
+        select(Instrument.code, Instrument.name, Instrument.short_name).order_by(Instrument.code)
+    )
+    return [{"code": c, "name": short or name, "provisions": provisions.get(c, [])} for c, name, short in instruments]
 
 
 # ---------------------------------------------------------------- filters
