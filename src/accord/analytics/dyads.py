@@ -219,11 +219,6 @@ def _by_incident(rows: Iterable[Any]) -> dict[int, list[Any]]:
     return out
 
 
-def incident_date(inc: Inc) -> dt.date | None:
-    """The incident date of a row (NamedTuple or database row): start, else disclosure."""
-    return inc[3] or inc[4]
-
-
 def view(data: Data, flt: DyadFilter) -> View:
     """Apply the filter: types, then receivers by sector / category, then the date and the period.
 

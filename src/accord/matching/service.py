@@ -180,14 +180,6 @@ def observation_batch(session: Session, *, after: int = 0, batch: int = BATCH) -
     return _observations(session, [(coll, body) for _, coll, body in rows]), rows[-1][0]
 
 
-def stored_observations(session: Session, *, batch: int = BATCH) -> Iterator[list[Observation]]:
-    """The hub's observed-data (latest versions), in batches, each with its SCOs from the same collection."""
-    last_id = 0
-    while found := observation_batch(session, after=last_id, batch=batch):
-        observations, last_id = found
-        yield observations
-
-
 def observations_by_id(session: Session, collection_id: str, stix_ids: Sequence[str]) -> list[Observation]:
     """The latest versions of some observed-data of one collection, with their SCOs."""
     rows: list[tuple[str, str]] = []
